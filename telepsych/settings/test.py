@@ -16,9 +16,13 @@ from .base import DATABASES, LOGGING, STORAGES, VAR_DIR  # noqa: E402
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so the daphne subprocess of the browser tests sees the same rows.
     DATABASES["default"]["NAME"] = VAR_DIR / "test-main.sqlite3"
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    # One file per pytest process, so parallel runs on one machine never share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+# A server process started by the browser tests opens the test database the suite created.
+if os.environ.get("TELEPSYCH_TEST_DATABASE_NAME"):
+    DATABASES["default"]["NAME"] = os.environ["TELEPSYCH_TEST_DATABASE_NAME"]
 
 CELERY_TASK_ALWAYS_EAGER = True
 SECURE_SSL_REDIRECT = False
