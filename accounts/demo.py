@@ -22,7 +22,7 @@ from .services import (
     staff_user_create,
 )
 
-DEMO_PASSWORD = "telepsych-demo-2026"
+DEMO_PASSWORD = "telepsych-demo-2026"  # noqa: S105 - printed demo login, DEBUG only
 
 REGIONS = [
     # code, name, country, zone, language, emergency number

@@ -20,6 +20,11 @@ from .services import (
 )
 
 
+def _posted(request: HttpRequest):
+    """The POST data for a bound form (even when empty), or None on GET."""
+    return request.POST if request.method == "POST" else None
+
+
 def _safe_next(request: HttpRequest, fallback: str = "home") -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(
@@ -39,7 +44,7 @@ def consent(request: HttpRequest) -> HttpResponse:
         raise Http404(_("No consent text has been published yet."))
     already = consent_is_current(patient=request.user)
     form = ConsentForm(
-        request.POST or None, current_version=document.version, initial={"version": document.version}
+        _posted(request), current_version=document.version, initial={"version": document.version}
     )
     if request.method == "POST" and form.is_valid():
         consent_accept(
@@ -68,7 +73,7 @@ def profile(request: HttpRequest) -> HttpResponse:
     instance = patient_profile_for(user=request.user)
     if instance is None:
         raise Http404
-    form = PatientProfileForm(request.POST or None, instance=instance)
+    form = PatientProfileForm(_posted(request), instance=instance)
     if request.method == "POST" and form.is_valid():
         form.save()
         request.session.pop(SESSION_TZ, None)
@@ -80,7 +85,7 @@ def profile(request: HttpRequest) -> HttpResponse:
 @role_required(User.Role.CLINIC_ADMIN)
 @require_http_methods(["GET", "POST"])
 def invitations(request: HttpRequest) -> HttpResponse:
-    form = InvitationForm(request.POST or None)
+    form = InvitationForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             invitation_create(
@@ -105,7 +110,7 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
     invitation = invitation_for_token(raw_token=token)
     if invitation is None:
         return render(request, "accounts/invitation_invalid.html", status=404)
-    form = InvitationAcceptForm(request.POST or None)
+    form = InvitationAcceptForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

@@ -1,7 +1,7 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
-from allauth.account.decorators import secure_admin_login
 from telepsych import home
 from telepsych.common.views import healthz
 

@@ -176,6 +176,10 @@ SESSION_COOKIE_SAMESITE = "Lax"
 # --- Encryption (records issue) -------------------------------------------------------------------
 # "kid:base64-32-byte-key,kid:key", newest first. Development generates one into var/.
 TELEPSYCH_ENCRYPTION_KEYS = env_str("TELEPSYCH_ENCRYPTION_KEYS")
+# allauth's TOTP secrets and recovery-code seeds go through records.encryption.
+MFA_ADAPTER = "records.mfa.MfaAdapter"
+# A clinic admin's break-glass access to one patient's record lasts this long.
+TELEPSYCH_BREAK_GLASS_SECONDS = env_int("TELEPSYCH_BREAK_GLASS_SECONDS", 60 * 60)
 
 # --- Email ----------------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str(
@@ -249,6 +253,14 @@ CONTENT_SECURITY_POLICY = {
 TELEPSYCH_STUN_URLS = env_list("TELEPSYCH_STUN_URLS")
 TELEPSYCH_TURN_URLS = env_list("TELEPSYCH_TURN_URLS")
 TELEPSYCH_TURN_SECRET = env_str("TELEPSYCH_TURN_SECRET")
+# sessions app: the join window, TURN credential lifetime, and the signaling socket's limits.
+TELEPSYCH_JOIN_OPENS_MINUTES_BEFORE = env_int("TELEPSYCH_JOIN_OPENS_MINUTES_BEFORE", 15)
+TELEPSYCH_JOIN_CLOSES_MINUTES_AFTER = env_int("TELEPSYCH_JOIN_CLOSES_MINUTES_AFTER", 30)
+TELEPSYCH_TURN_TTL_SECONDS = env_int("TELEPSYCH_TURN_TTL_SECONDS", 4 * 3600)
+TELEPSYCH_SIGNAL_MAX_FRAME_BYTES = 64 * 1024
+TELEPSYCH_SIGNAL_RATE_PER_SECOND = env_int("TELEPSYCH_SIGNAL_RATE_PER_SECOND", 30)
+TELEPSYCH_SIGNAL_BURST = env_int("TELEPSYCH_SIGNAL_BURST", 120)
+TELEPSYCH_SIGNAL_FLOOD_CLOSE_AFTER = env_int("TELEPSYCH_SIGNAL_FLOOD_CLOSE_AFTER", 40)
 
 # --- Logging: never log PHI; requests are logged by path only --------------------------------------
 LOGGING = {
