@@ -5,13 +5,14 @@ import zoneinfo
 from django.conf import settings
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from .permissions import needs_mfa
-from .selectors import user_has_mfa, user_time_zone_name
+from .selectors import user_has_mfa, user_preferences
 
 SESSION_MFA_OK = "_telepsych_mfa_enrolled"
 SESSION_TZ = "_telepsych_tz"
+SESSION_LANGUAGE = "_telepsych_language"
 SESSION_SEEN = "_telepsych_seen"
 # Refresh the sliding expiry at most this often, so not every request writes the session.
 EXPIRY_REFRESH_SECONDS = 30
@@ -61,22 +62,24 @@ class StaffMfaRequiredMiddleware:
 
 
 class UserTimezoneMiddleware:
-    """Times are stored in UTC and shown in the viewer's own zone."""
+    """Times are stored in UTC and shown in the viewer's own zone; pages speak the viewer's
+    preferred language unless they chose another with the language switcher (its cookie)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        timezone.deactivate()
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            name = request.session.get(SESSION_TZ)
-            if name is None:
-                name = user_time_zone_name(user=user) or ""
-                request.session[SESSION_TZ] = name
-            if name:
-                timezone.activate(zoneinfo.ZoneInfo(name))
-            else:
-                timezone.deactivate()
-        else:
-            timezone.deactivate()
+            if SESSION_TZ not in request.session:
+                zone, language = user_preferences(user=user)
+                request.session[SESSION_TZ] = zone
+                request.session[SESSION_LANGUAGE] = language
+            if request.session[SESSION_TZ]:
+                timezone.activate(zoneinfo.ZoneInfo(request.session[SESSION_TZ]))
+            language = request.session.get(SESSION_LANGUAGE)
+            if language and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
+                translation.activate(language)
+                request.LANGUAGE_CODE = language
         return self.get_response(request)

@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from .models import (
+    ClinicianProfile,
     ConsentAcceptance,
     ConsentDocument,
     License,
@@ -65,13 +66,14 @@ def patient_profile_for(*, user: User) -> PatientProfile | None:
     return PatientProfile.objects.select_related("home_region", "current_region").filter(user=user).first()
 
 
-def user_time_zone_name(*, user: User) -> str | None:
-    """The zone a signed-in user sees times in, from their profile."""
+def user_preferences(*, user: User) -> tuple[str, str]:
+    """(time zone, language) a signed-in user sees pages in, from their profile; "" if unset."""
     if user.role == User.Role.PATIENT:
-        return PatientProfile.objects.filter(user=user).values_list("time_zone", flat=True).first()
-    from .models import ClinicianProfile
-
-    return ClinicianProfile.objects.filter(user=user).values_list("time_zone", flat=True).first()
+        row = PatientProfile.objects.filter(user=user).values_list(
+            "time_zone", "preferred_language").first()
+        return row or ("", "")
+    zone = ClinicianProfile.objects.filter(user=user).values_list("time_zone", flat=True).first()
+    return zone or "", ""
 
 
 def regions_all() -> QuerySet[Region]:

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from .forms import ConsentForm, InvitationAcceptForm, InvitationForm, PatientProfileForm
-from .middleware import SESSION_TZ
+from .middleware import SESSION_LANGUAGE, SESSION_TZ
 from .models import Invitation, User
 from .permissions import role_required
 from .selectors import consent_current_document, consent_is_current, patient_profile_for
@@ -77,6 +77,7 @@ def profile(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         form.save()
         request.session.pop(SESSION_TZ, None)
+        request.session.pop(SESSION_LANGUAGE, None)
         messages.success(request, _("Your profile was saved."))
         return redirect("profile")
     return render(request, "accounts/profile.html", {"form": form})

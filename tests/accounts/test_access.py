@@ -108,3 +108,15 @@ def test_home_page_by_role(client, patient, clinician, admin_user):
     for user, template in expected.items():
         client.force_login(user)
         assert client.get("/").templates[0].name == template
+
+
+def test_pages_follow_the_patients_language_and_zone_until_they_switch(client, region_sg):
+    from tests.factories import make_patient
+
+    patient = make_patient(region=region_sg)  # VN-SG: Vietnamese, Asia/Ho_Chi_Minh
+    client.force_login(patient)
+    response = client.get("/")
+    assert response.wsgi_request.LANGUAGE_CODE == "vi"
+    assert 'lang="vi"' in response.content.decode()
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    assert 'lang="en"' in client.get("/").content.decode()
