@@ -198,7 +198,8 @@ EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH") or None
 # --- Language and time -------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("vi", _("Vietnamese"))]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# Our catalog first; locale-allauth/ holds Vietnamese for allauth's pages (allauth ships none).
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "locale-allauth"]
 USE_I18N = True
 TIME_ZONE = "UTC"
 USE_TZ = True
@@ -249,6 +250,13 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# --- Scheduling (scheduling issue) ----------------------------------------------------------------
+# Patients may cancel or reschedule online up to this many hours before the start.
+TELEPSYCH_CANCEL_WINDOW_HOURS = env_int("TELEPSYCH_CANCEL_WINDOW_HOURS", 24)
+# Reminder emails this many hours before each appointment (comma-separated).
+TELEPSYCH_REMINDER_HOURS = [float(h) for h in env_list("TELEPSYCH_REMINDER_HOURS", ["24", "1"])]
+# Links in reminder emails use TELEPSYCH_SITE_URL (defined with the crisis settings below).
+
 # --- Video calls (video issue) ------------------------------------------------------------------
 TELEPSYCH_STUN_URLS = env_list("TELEPSYCH_STUN_URLS")
 TELEPSYCH_TURN_URLS = env_list("TELEPSYCH_TURN_URLS")
@@ -261,6 +269,21 @@ TELEPSYCH_SIGNAL_MAX_FRAME_BYTES = 64 * 1024
 TELEPSYCH_SIGNAL_RATE_PER_SECOND = env_int("TELEPSYCH_SIGNAL_RATE_PER_SECOND", 30)
 TELEPSYCH_SIGNAL_BURST = env_int("TELEPSYCH_SIGNAL_BURST", 120)
 TELEPSYCH_SIGNAL_FLOOD_CLOSE_AFTER = env_int("TELEPSYCH_SIGNAL_FLOOD_CLOSE_AFTER", 40)
+# Relay straight to the other peer's socket when both are in this process (off: always the layer).
+TELEPSYCH_SIGNAL_FAST_PATH = env_bool("TELEPSYCH_SIGNAL_FAST_PATH", default=True)
+
+# --- Crisis (crisis issue) ----------------------------------------------------------------------
+# Unacknowledged crisis alerts escalate to on-call clinicians and clinic admins after this long,
+# then again every TELEPSYCH_CRISIS_ESCALATE_REPEAT_SECONDS until someone acknowledges.
+TELEPSYCH_CRISIS_ESCALATE_AFTER_SECONDS = env_int("TELEPSYCH_CRISIS_ESCALATE_AFTER_SECONDS", 300)
+TELEPSYCH_CRISIS_ESCALATE_REPEAT_SECONDS = env_int("TELEPSYCH_CRISIS_ESCALATE_REPEAT_SECONDS", 300)
+# Beat runs the outbox drain (and the escalation check) this often, catching anything a lost
+# task message missed; failed deliveries back off exponentially up to the attempt limit.
+TELEPSYCH_CRISIS_BEAT_SECONDS = env_int("TELEPSYCH_CRISIS_BEAT_SECONDS", 30)
+TELEPSYCH_OUTBOX_MAX_ATTEMPTS = env_int("TELEPSYCH_OUTBOX_MAX_ATTEMPTS", 12)
+TELEPSYCH_OUTBOX_BACKOFF_SECONDS = env_int("TELEPSYCH_OUTBOX_BACKOFF_SECONDS", 10)
+# Absolute links in emails ("a patient needs attention: <link>").
+TELEPSYCH_SITE_URL = env_str("TELEPSYCH_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # --- Logging: never log PHI; requests are logged by path only --------------------------------------
 LOGGING = {
