@@ -47,3 +47,12 @@ def pytest_runtest_setup(item):
         if IN_CI:
             pytest.fail(f"CI must not skip: {reason}", pytrace=False)
         pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate limits and cached flags live in the cache (Redis in CI): start each test clean."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

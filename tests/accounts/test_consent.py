@@ -32,7 +32,7 @@ def test_a_new_version_asks_again(client, region_sg, consent_document):
     assert client.get("/").context["needs_consent"] is True
     # Accepting the old version after v2 appeared is refused with a clear message.
     stale = client.post("/consent/", {"version": 1, "accept": "on"})
-    assert "The consent text has changed" in stale.content.decode()
+    assert "Nội dung bản đồng ý đã thay đổi" in stale.content.decode()  # a VN-SG patient
     assert client.post("/consent/", {"version": 2, "accept": "on"}).status_code == 302
     assert consent_is_current(patient=patient)
     assert list(ConsentAcceptance.objects.filter(patient=patient).values_list(
