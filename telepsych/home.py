@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts.models import License, User
 from accounts.selectors import consent_is_current, patient_profile_for
+from scheduling.selectors import todays_appointments_for, upcoming_for_patient
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -25,6 +26,7 @@ def patient_home(request: HttpRequest) -> HttpResponse:
     context = {
         "profile": patient_profile_for(user=request.user),
         "needs_consent": not consent_is_current(patient=request.user),
+        "upcoming": upcoming_for_patient(patient=request.user),
     }
     return render(request, "home/patient.html", context)
 
@@ -32,7 +34,10 @@ def patient_home(request: HttpRequest) -> HttpResponse:
 def clinician_home(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     licenses = License.objects.filter(clinician=request.user).select_related("region")
-    return render(request, "home/clinician.html", {"today": today, "licenses": licenses})
+    return render(request, "home/clinician.html", {
+        "today": today, "licenses": licenses,
+        "todays_appointments": todays_appointments_for(clinician=request.user),
+    })
 
 
 def admin_home(request: HttpRequest) -> HttpResponse:

@@ -257,6 +257,13 @@ TELEPSYCH_CANCEL_WINDOW_HOURS = env_int("TELEPSYCH_CANCEL_WINDOW_HOURS", 24)
 TELEPSYCH_REMINDER_HOURS = [float(h) for h in env_list("TELEPSYCH_REMINDER_HOURS", ["24", "1"])]
 # Links in reminder emails use TELEPSYCH_SITE_URL (defined with the crisis settings below).
 
+# --- Scheduling (scheduling issue) ----------------------------------------------------------------
+# Patients may cancel or reschedule online up to this many hours before the start.
+TELEPSYCH_CANCEL_WINDOW_HOURS = env_int("TELEPSYCH_CANCEL_WINDOW_HOURS", 24)
+# Reminder emails this many hours before each appointment (comma-separated).
+TELEPSYCH_REMINDER_HOURS = [float(h) for h in env_list("TELEPSYCH_REMINDER_HOURS", ["24", "1"])]
+# Links in reminder emails use TELEPSYCH_SITE_URL (defined with the crisis settings below).
+
 # --- Video calls (video issue) ------------------------------------------------------------------
 TELEPSYCH_STUN_URLS = env_list("TELEPSYCH_STUN_URLS")
 TELEPSYCH_TURN_URLS = env_list("TELEPSYCH_TURN_URLS")
