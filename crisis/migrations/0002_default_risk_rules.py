@@ -1,0 +1,127 @@
+"""Default risk rules (English and Vietnamese), so a fresh production install flags risk from
+its first message. Clinic admins edit them in the admin; this migration only adds missing ones."""
+
+from django.db import migrations
+
+# (language, kind, pattern). Phrases: whole words, case- and diacritic-insensitive, "*" = prefix.
+# Regexes run on the normalised text: lower case, no diacritics, đ -> d, punctuation -> spaces.
+DEFAULT_RULES = [
+    # English
+    ("en", "phrase", "kill* myself"),
+    ("en", "phrase", "suicid*"),
+    ("en", "phrase", "end* my life"),
+    ("en", "phrase", "end* it all"),
+    ("en", "phrase", "end* things"),
+    ("en", "phrase", "tak* my own life"),
+    ("en", "phrase", "took my own life"),
+    ("en", "regex", r"\b(want|wanna|wants|wanted|going|ready|deserve) (to |2 )?(die|be dead)\b"),
+    ("en", "regex", r"\bwish (i|i m) (was|were|could be) dead\b"),
+    ("en", "phrase", "better off dead"),
+    ("en", "phrase", "better off without me"),
+    ("en", "phrase", "no reason to live"),
+    ("en", "phrase", "not worth living"),
+    ("en", "phrase", "nothing to live for"),
+    ("en", "regex", r"\bno point (in )?(living|going on|being alive)\b"),
+    ("en", "phrase", "hurt* myself"),
+    ("en", "phrase", "harm* myself"),
+    ("en", "phrase", "self harm*"),
+    ("en", "phrase", "selfharm*"),
+    ("en", "phrase", "cut* myself"),
+    ("en", "phrase", "overdos*"),
+    ("en", "phrase", "hang* myself"),
+    ("en", "phrase", "shoot* myself"),
+    ("en", "phrase", "slit* my wrist*"),
+    ("en", "phrase", "noose"),
+    ("en", "phrase", "kms"),
+    ("en", "phrase", "unaliv*"),
+    ("en", "regex", r"\bjump\w* (off|from) (a|the|my) (bridge|building|roof|balcony|cliff|window)\b"),
+    ("en", "regex", r"\b(take|taking|swallow\w*) all (of )?(my|the) (pills|meds|medication|tablets)\b"),
+    ("en", "regex", r"\b(don t|dont|do not|never) want to (live|be alive|exist|wake up|be here)\b"),
+    ("en", "regex", r"\b(can t|cant|cannot|can not) (go on|take (it|this) any ?more|do this any ?more)\b"),
+    ("en", "phrase", "no way out"),
+    ("en", "phrase", "goodbye forever"),
+    ("en", "phrase", "disappear forever"),
+    ("en", "phrase", "never wake up"),
+    ("en", "phrase", "giv* up on life"),
+    ("en", "phrase", "rather be dead"),
+    ("en", "phrase", "rather die"),
+    ("en", "regex", r"\b(a|such a|the) burden (to|on|for) (everyone|everybody|my family|them|you)\b"),
+    ("en", "phrase", "end* my suffering"),
+    ("en", "regex", r"\b(think\w*|thoughts) (about|of) (dying|death|being dead)\b"),
+    ("en", "regex", r"\bwant\w* (it )?(all )?to end\b"),
+    ("en", "regex", r"\blife (is|feels|seems) (pointless|meaningless|not worth)\b"),
+    ("en", "regex", r"\b(not|won t|wont) be (here|around) (much longer|tomorrow|any ?more)\b"),
+    ("en", "regex", r"\b(kill\w*|hurt\w*|harm\w*|stab\w*) (someone|somebody|him|her|them|people|others)\b"),
+    ("en", "regex", r"\bnobody (would|will) (miss|care about) me\b"),
+    # Vietnamese (with diacritics; text typed without them matches too)
+    ("vi", "phrase", "tự tử"),
+    ("vi", "phrase", "tự sát"),
+    ("vi", "phrase", "tự vẫn"),
+    ("vi", "phrase", "tự kết liễu"),
+    ("vi", "phrase", "kết liễu cuộc đời"),
+    ("vi", "phrase", "muốn chết"),
+    ("vi", "phrase", "thà chết"),
+    ("vi", "phrase", "chết đi cho xong"),
+    ("vi", "phrase", "chết quách"),
+    ("vi", "phrase", "chết cho rồi"),
+    ("vi", "phrase", "đi chết"),
+    ("vi", "phrase", "nên chết đi"),
+    ("vi", "phrase", "chán sống"),
+    ("vi", "regex", r"\b(khong|chang|het|ko|k|hong|hok) (con )?(muon|thiet) (song|ton tai)\b"),
+    ("vi", "phrase", "không muốn sống"),
+    ("vi", "regex", r"\bsong (khong|chang) con y nghia\b"),
+    ("vi", "regex", r"\b(cuoc doi|cuoc song|song) (toi |em |minh )?(chang|khong) (con )?(co )?y nghia\b"),
+    ("vi", "phrase", "lý do để sống"),
+    ("vi", "phrase", "sống để làm gì"),
+    ("vi", "regex", r"\b(ket thuc|cham dut) (cuoc doi|cuoc song|tat ca|moi thu|ban than)\b"),
+    ("vi", "regex", r"\b(tu )?(lam hai|lam dau|hanh ha) (ban than|minh|chinh minh)\b"),
+    ("vi", "phrase", "tự hại"),
+    ("vi", "phrase", "rạch tay"),
+    ("vi", "phrase", "cắt tay mình"),
+    ("vi", "phrase", "cắt cổ tay"),
+    ("vi", "phrase", "uống hết thuốc"),
+    ("vi", "phrase", "cả lọ thuốc"),
+    ("vi", "phrase", "quá liều"),
+    ("vi", "phrase", "nhảy cầu"),
+    ("vi", "phrase", "nhảy lầu"),
+    ("vi", "phrase", "nhảy sông"),
+    ("vi", "regex", r"\bnhay (tu|khoi) (tang|lau|mai|cau|ban cong)\b"),
+    ("vi", "phrase", "treo cổ"),
+    ("vi", "phrase", "biến mất mãi mãi"),
+    ("vi", "regex", r"\b(khong|ko|k) (muon|bao gio) (thuc|tinh)? ?day\b"),
+    ("vi", "regex", r"\b(ngu|giac) .{0,20}khong bao gio (thuc )?day\b"),
+    ("vi", "phrase", "gánh nặng cho"),
+    ("vi", "regex", r"\btot hon (neu|khi) (khong co|thieu|vang) (toi|em|minh|con|anh|chi)\b"),
+    ("vi", "phrase", "giết chính mình"),
+    ("vi", "phrase", "giết bản thân"),
+    ("vi", "phrase", "tự giết"),
+    ("vi", "regex", r"\bgiet (nguoi|no|han|ai do|chet)\b"),
+    ("vi", "phrase", "làm hại người khác"),
+    ("vi", "regex", r"\bnghi (ve|den|toi) cai chet\b"),
+    ("vi", "regex", r"\bkhong (the )?chiu (dung |noi )?(duoc |noi )?nua\b"),
+    ("vi", "phrase", "không còn lối thoát"),
+    ("vi", "phrase", "vĩnh biệt"),
+    ("vi", "phrase", "tạm biệt mãi mãi"),
+    ("vi", "phrase", "thuốc trừ sâu"),
+    ("vi", "phrase", "thuốc chuột"),
+    ("vi", "phrase", "buông xuôi"),
+    ("vi", "phrase", "tuyệt mệnh"),
+    ("vi", "phrase", "đi theo bố"),
+    ("vi", "phrase", "đi theo mẹ"),
+    ("vi", "phrase", "được chết"),
+]
+
+
+def add_default_rules(apps, schema_editor):
+    RiskRule = apps.get_model("crisis", "RiskRule")
+    for language, kind, pattern in DEFAULT_RULES:
+        RiskRule.objects.get_or_create(
+            language=language, kind=kind, pattern=pattern,
+            defaults={"active": True, "note": "default rule"},
+        )
+
+
+class Migration(migrations.Migration):
+    dependencies = [("crisis", "0001_initial")]
+
+    operations = [migrations.RunPython(add_default_rules, migrations.RunPython.noop)]

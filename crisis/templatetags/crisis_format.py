@@ -1,0 +1,15 @@
+from django import template
+from django.utils.translation import get_language
+
+register = template.Library()
+
+
+@register.simple_tag
+def resource_name(resource) -> str:
+    """The resource's name in the active language (Vietnamese when there is one)."""
+    return resource.name_for(get_language() or "en")
+
+
+@register.simple_tag
+def resource_description(resource) -> str:
+    return resource.description_for(get_language() or "en")

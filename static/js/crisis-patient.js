@@ -1,0 +1,58 @@
+// Crisis, patient side: the live crisis panel (kind "crisis.panel" from notify.js), and the
+// panic button submitted without leaving the page, so a call keeps going.
+const live = document.getElementById("crisis-live");
+
+function showPanel(html) {
+  if (!live || !html) return;
+  live.innerHTML = html;
+  live.hidden = false;
+  const heading = live.querySelector("#crisis-panel-heading");
+  live.scrollIntoView({ block: "start", behavior: "auto" });
+  if (heading) heading.focus({ preventScroll: true });
+  document.body.dataset.crisisPanelShownAt = String(Date.now());
+}
+
+function showAcknowledged() {
+  if (!live) return;
+  const panel = live.querySelector("#crisis-panel");
+  if (!panel || panel.querySelector(".crisis-acknowledged")) return;
+  const note = document.createElement("p");
+  note.className = "message message-success crisis-acknowledged";
+  note.setAttribute("role", "status");
+  note.textContent = live.dataset.labelAcknowledged || "";
+  if (note.textContent) panel.prepend(note);
+}
+
+if (live && !live.dataset.listening) {
+  live.dataset.listening = "1";
+  window.addEventListener("telepsych:notify", (event) => {
+    const detail = event.detail || {};
+    if (detail.kind === "crisis.panel") showPanel(detail.html);
+    else if (detail.kind === "crisis.acknowledged") showAcknowledged();
+  });
+}
+
+for (const form of document.querySelectorAll("form[data-panic-form]")) {
+  if (form.dataset.bound) continue;
+  form.dataset.bound = "1";
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const button = form.querySelector("button");
+    if (button) button.disabled = true;
+    try {
+      const response = await fetch(form.action, {
+        method: "POST",
+        body: new FormData(form),
+        headers: { Accept: "application/json" },
+        credentials: "same-origin",
+      });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      const data = await response.json();
+      showPanel(data.html);
+    } catch (error) {
+      form.submit(); // fall back to the plain form: lands on "Get help now"
+    } finally {
+      if (button) button.disabled = false;
+    }
+  });
+}
