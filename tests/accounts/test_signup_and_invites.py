@@ -157,3 +157,29 @@ def test_invite_form_bad_input(client, admin_user):
     response = client.post("/staff/invitations/", {"email": "TAKEN@example.test", "role": "clinician"})
     assert "already has an account" in response.content.decode()
     assert Invitation.objects.count() == 0
+
+
+def test_invitation_accept_bad_input_is_a_form_error(
+    client, admin_user, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        invitation_create(invited_by=admin_user, email="form@example.test", role="clinician",
+                          accept_url_base="http://testserver/")
+    path = re.search(r"http://testserver(/invite/\S+/)", mail.outbox[0].body).group(1)
+    cases = [
+        {},
+        {"first_name": "A" * 81, "last_name": "B", "time_zone": "UTC",
+         "password1": PASSWORD, "password2": PASSWORD},
+        {"first_name": "A", "last_name": "B", "time_zone": "Mars/Base",
+         "password1": PASSWORD, "password2": PASSWORD},
+        {"first_name": "A", "last_name": "B", "time_zone": "UTC",
+         "password1": "12345678901", "password2": "12345678901"},
+        {"first_name": "A", "last_name": "B", "time_zone": "UTC",
+         "password1": PASSWORD, "password2": PASSWORD + "x"},
+    ]
+    for data in cases:
+        response = client.post(path, data)
+        assert response.status_code == 200, data
+        assert 'class="field-error"' in response.content.decode()
+    assert not User.objects.filter(email="form@example.test").exists()
+    assert Invitation.objects.get().accepted_at is None
