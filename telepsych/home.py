@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts.models import License, User
 from accounts.selectors import consent_is_current, patient_profile_for
+from records.selectors import flagged_patients_for_clinician, measure_requests_due
 from scheduling.selectors import todays_appointments_for, upcoming_for_patient
 
 
@@ -27,6 +28,7 @@ def patient_home(request: HttpRequest) -> HttpResponse:
         "profile": patient_profile_for(user=request.user),
         "needs_consent": not consent_is_current(patient=request.user),
         "upcoming": upcoming_for_patient(patient=request.user),
+        "measures_due": measure_requests_due(patient=request.user),
     }
     return render(request, "home/patient.html", context)
 
@@ -37,6 +39,7 @@ def clinician_home(request: HttpRequest) -> HttpResponse:
     return render(request, "home/clinician.html", {
         "today": today, "licenses": licenses,
         "todays_appointments": todays_appointments_for(clinician=request.user),
+        "flagged_patients": flagged_patients_for_clinician(clinician=request.user),
     })
 
 

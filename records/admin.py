@@ -1,0 +1,60 @@
+"""Clinic admins see record metadata only: no envelope (body/answers) is ever shown, and nothing
+here can change a note, an addendum or an audit event."""
+
+from django.contrib import admin
+
+from telepsych.common.admin import ClinicAdminAccess
+
+from .models import AuditEvent, BreakGlassGrant, ClinicalNote, PatientFlag, QuestionnaireResponse
+
+
+class ReadOnlyAdmin(ClinicAdminAccess):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ClinicalNote)
+class ClinicalNoteAdmin(ReadOnlyAdmin):
+    list_display = ("id", "kind", "status", "private", "patient", "author", "created_at", "signed_at")
+    list_filter = ("kind", "status", "private")
+    fields = ("id", "kind", "status", "private", "patient", "author", "appointment", "created_at",
+              "updated_at", "signed_at")
+    readonly_fields = fields
+
+
+@admin.register(QuestionnaireResponse)
+class QuestionnaireResponseAdmin(ReadOnlyAdmin):
+    list_display = ("id", "instrument", "patient", "submitted_at")
+    list_filter = ("instrument",)
+    fields = ("id", "instrument", "patient", "request", "submitted_at")
+    readonly_fields = fields
+
+
+@admin.register(PatientFlag)
+class PatientFlagAdmin(ReadOnlyAdmin):
+    list_display = ("id", "kind", "patient", "raised_at", "cleared_at")
+    fields = ("id", "kind", "patient", "raised_at", "cleared_at", "cleared_by")
+    readonly_fields = fields
+
+
+@admin.register(BreakGlassGrant)
+class BreakGlassGrantAdmin(ReadOnlyAdmin):
+    list_display = ("id", "admin", "patient", "granted_at", "expires_at")
+    fields = ("id", "admin", "patient", "reason", "granted_at", "expires_at")
+    readonly_fields = fields
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ("seq", "occurred_at", "actor", "action", "object_type", "object_id", "patient",
+                    "break_glass")
+    list_filter = ("action", "object_type", "break_glass")
+    fields = ("seq", "occurred_at", "actor", "action", "object_type", "object_id", "patient", "ip",
+              "break_glass", "prev_hash", "hash")
+    readonly_fields = fields
