@@ -1,1 +1,9 @@
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from . import consumers
+
+websocket_urlpatterns = [
+    path("ws/sessions/<uuid:session_id>/", consumers.SignalingConsumer.as_asgi()),
+    path("ws/clinician/", consumers.ClinicianNotifyConsumer.as_asgi()),
+    path("ws/patient/", consumers.PatientNotifyConsumer.as_asgi()),
+]

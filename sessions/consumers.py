@@ -1,0 +1,250 @@
+"""Websockets of the sessions app: the call socket (signaling) and the two notify sockets.
+
+Django middleware does not run for websockets, so every consumer checks the user's role (and
+staff MFA) itself in `connect`, accepts, and closes at once with 4401 (not signed in) or 4403
+(not allowed) so the browser learns why and stops retrying.
+"""
+
+import json
+import time
+from collections import defaultdict
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from accounts.models import User
+from accounts.selectors import user_has_mfa
+from telepsych.common.groups import clinician_group, patient_group, session_group
+
+from . import services
+from .selectors import SignalingDenied, signaling_participant, video_session_state
+from .signaling import FrameError, parse_frame
+
+CLOSE_NOT_SIGNED_IN = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_FLOOD = 4429
+CLOSE_ENDED = 4000
+
+# Same-process fast path: the call sockets of each room open in this process. When the other
+# participant is here too, a frame goes straight to its socket instead of through the channel
+# layer (whose Python code is the ceiling, see ARCHITECTURE.md); otherwise through the group.
+_LOCAL_ROOMS: dict[str, set["SignalingConsumer"]] = defaultdict(set)
+
+
+class TokenBucket:
+    """`rate` frames a second on average, bursts of up to `burst`."""
+
+    def __init__(self, *, rate: float, burst: int):
+        self.rate = rate
+        self.burst = burst
+        self.tokens = float(burst)
+        self.updated = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+class SignalingConsumer(AsyncWebsocketConsumer):
+    """`/ws/sessions/<uuid>/`: one per open call page. Frames are dispatched by type through
+    `signaling.FRAME_TYPES`; signaling frames are relayed to the other participant."""
+
+    participant = None
+
+    async def connect(self):
+        session_id = self.scope["url_route"]["kwargs"]["session_id"]
+        try:
+            self.participant = await database_sync_to_async(signaling_participant)(
+                user=self.scope.get("user"), session_id=session_id
+            )
+        except SignalingDenied as denied:
+            await self.accept()
+            await self.close(code=denied.code)
+            return
+        self.role = self.participant.role
+        self.group = session_group(self.participant.session_id)
+        self.live = self.participant.state == "live"
+        self.bucket = TokenBucket(rate=settings.TELEPSYCH_SIGNAL_RATE_PER_SECOND,
+                                  burst=settings.TELEPSYCH_SIGNAL_BURST)
+        self.refused = 0
+        self.audio_only = False
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        _LOCAL_ROOMS[self.group].add(self)
+        user = self.scope["user"]
+        if self.role == "patient":
+            session = await database_sync_to_async(services.video_session_patient_arrived)(
+                session_id=self.participant.session_id, patient=user,
+                channel_name=self.channel_name,
+            )
+            state = session.state
+        else:
+            await database_sync_to_async(services.session_event_record)(
+                session_id=self.participant.session_id, user=user, kind="joined"
+            )
+            state = self.participant.state
+        await self.send(text_data=json.dumps({"type": "session", "state": state,
+                                              "role": self.role}))
+        await self.relay({"type": "peer", "status": "joined", "role": self.role})
+
+    async def disconnect(self, code):
+        if self.participant is None:
+            return
+        room = _LOCAL_ROOMS.get(self.group)
+        if room is not None:
+            room.discard(self)
+            if not room:
+                del _LOCAL_ROOMS[self.group]
+        await self.relay({"type": "peer", "status": "left", "role": self.role})
+        await self.channel_layer.group_discard(self.group, self.channel_name)
+        await database_sync_to_async(services.video_session_participant_left)(
+            session_id=self.participant.session_id, user=self.scope["user"],
+            channel_name=self.channel_name,
+        )
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if self.participant is None:
+            return
+        if not self.bucket.take():
+            self.refused += 1
+            if self.refused == 1:
+                await self.send_error(FrameError("rate_limited", "Too many frames; slow down."))
+            if self.refused >= settings.TELEPSYCH_SIGNAL_FLOOD_CLOSE_AFTER:
+                await self.close(code=CLOSE_FLOOD)
+            return
+        self.refused = 0
+        try:
+            frame, frame_type = parse_frame(
+                text_data, max_bytes=settings.TELEPSYCH_SIGNAL_MAX_FRAME_BYTES
+            )
+            await getattr(self, frame_type.handler)(frame)
+        except FrameError as error:
+            await self.send_error(error)
+
+    async def send_error(self, error: FrameError) -> None:
+        await self.send(text_data=json.dumps(error.as_frame()))
+
+    # --- frame handlers (named in signaling.FRAME_TYPES) ---------------------------------------
+
+    async def require_live(self) -> None:
+        if not self.live:
+            state = await database_sync_to_async(video_session_state)(
+                session_id=self.participant.session_id
+            )
+            self.live = state == "live"
+        if not self.live:
+            raise FrameError("not_live", "The call has not started: wait to be admitted.")
+
+    async def handle_relay(self, frame: dict) -> None:
+        await self.require_live()
+        await self.relay(frame)
+
+    async def handle_state(self, frame: dict) -> None:
+        await self.require_live()
+        if frame["audio_only"] and not self.audio_only:
+            await database_sync_to_async(services.session_audio_only_record)(
+                session_id=self.participant.session_id, user=self.scope["user"]
+            )
+        self.audio_only = frame["audio_only"]
+        await self.relay(frame)
+
+    # --- delivery --------------------------------------------------------------------------
+
+    async def relay(self, frame: dict) -> None:
+        """To the other participant: directly when its socket is in this process, else
+        through the session's channel-layer group (another daphne process)."""
+        text = json.dumps(frame)
+        if settings.TELEPSYCH_SIGNAL_FAST_PATH:
+            peers = [c for c in _LOCAL_ROOMS.get(self.group, ()) if c.role != self.role]
+            if peers:
+                for peer in peers:
+                    await peer.deliver(text)
+                return
+        await self.channel_layer.group_send(
+            self.group,
+            {"type": "signal.relay", "sender": self.channel_name, "role": self.role,
+             "text": text},
+        )
+
+    async def deliver(self, text: str) -> None:
+        try:
+            await self.send(text_data=text)
+        except Exception:  # noqa: BLE001 - the socket closed under us; the frame is transient
+            return
+
+    async def signal_relay(self, event: dict) -> None:
+        if event["sender"] == self.channel_name or event["role"] == self.role:
+            return
+        await self.deliver(event["text"])
+
+    async def session_state(self, event: dict) -> None:
+        """Pushed by services after commit: admitted (live) or ended."""
+        self.live = event["state"] == "live"
+        await self.deliver(json.dumps({"type": "session", "state": event["state"],
+                                       "role": self.role}))
+        if event["state"] == "ended":
+            await self.close(code=CLOSE_ENDED)
+
+
+class NotifyConsumer(AsyncWebsocketConsumer):
+    """Realtime notifications for one person: forwards each `notify.event` as one JSON frame."""
+
+    async def connect(self):
+        self.group = None
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.accept()
+            await self.close(code=CLOSE_NOT_SIGNED_IN)
+            return
+        if not await database_sync_to_async(self.allowed)(user):
+            await self.accept()
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.group = self.group_for(user.pk)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code):
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        await self.send(text_data=json.dumps(
+            {"type": "error", "code": "read_only", "detail": "This socket only sends."}
+        ))
+
+    async def notify_event(self, event: dict) -> None:
+        await self.send(text_data=json.dumps(event["event"]))
+
+    def allowed(self, user: User) -> bool:
+        raise NotImplementedError
+
+    def group_for(self, user_id: int) -> str:
+        raise NotImplementedError
+
+
+class ClinicianNotifyConsumer(NotifyConsumer):
+    """`/ws/clinician/`: clinicians and clinic admins who have enrolled MFA."""
+
+    def allowed(self, user: User) -> bool:
+        return (user.is_active and user.role in (User.Role.CLINICIAN, User.Role.CLINIC_ADMIN)
+                and user_has_mfa(user=user))
+
+    def group_for(self, user_id: int) -> str:
+        return clinician_group(user_id)
+
+
+class PatientNotifyConsumer(NotifyConsumer):
+    """`/ws/patient/`: patients."""
+
+    def allowed(self, user: User) -> bool:
+        return user.is_active and user.role == User.Role.PATIENT
+
+    def group_for(self, user_id: int) -> str:
+        return patient_group(user_id)
