@@ -10,6 +10,7 @@ from accounts.models import License, User
 from accounts.selectors import consent_is_current, patient_profile_for
 from records.selectors import flagged_patients_for_clinician, measure_requests_due
 from scheduling.selectors import todays_appointments_for, upcoming_for_patient
+from sessions.selectors import waiting_patients_for_clinician
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -40,6 +41,7 @@ def clinician_home(request: HttpRequest) -> HttpResponse:
         "today": today, "licenses": licenses,
         "todays_appointments": todays_appointments_for(clinician=request.user),
         "flagged_patients": flagged_patients_for_clinician(clinician=request.user),
+        "waiting_patients": waiting_patients_for_clinician(clinician=request.user),
     })
 
 
