@@ -101,3 +101,6 @@ class SessionEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+from .chat_models import *  # noqa: E402,F401,F403 - secure messaging (Thread, Message)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import chat_views, views
 
 app_name = "sessions"
 
@@ -10,4 +10,8 @@ urlpatterns = [
     path("<int:appointment_id>/admit/", views.admit, name="admit"),
     path("<int:appointment_id>/message/", views.message, name="message"),
     path("<int:appointment_id>/end/", views.end, name="end"),
+    # Secure messaging
+    path("messages/", chat_views.thread_list, name="messages"),
+    path("messages/<int:thread_id>/", chat_views.thread_detail, name="thread"),
+    path("messages/with/<int:user_id>/", chat_views.thread_with, name="thread_with"),
 ]

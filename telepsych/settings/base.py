@@ -279,6 +279,14 @@ TELEPSYCH_SIGNAL_FLOOD_CLOSE_AFTER = env_int("TELEPSYCH_SIGNAL_FLOOD_CLOSE_AFTER
 # Relay straight to the other peer's socket when both are in this process (off: always the layer).
 TELEPSYCH_SIGNAL_FAST_PATH = env_bool("TELEPSYCH_SIGNAL_FAST_PATH", default=True)
 
+# --- Secure messaging (messaging issue) -------------------------------------------------------------
+# Per-user rate limit on chat messages (all threads, socket and form alike).
+TELEPSYCH_CHAT_RATE_LIMIT = env_int("TELEPSYCH_CHAT_RATE_LIMIT", 20)
+TELEPSYCH_CHAT_RATE_WINDOW_SECONDS = env_int("TELEPSYCH_CHAT_RATE_WINDOW_SECONDS", 10)
+# "You have a new secure message" email: after this long unread, at most once per thread this often.
+TELEPSYCH_CHAT_EMAIL_AFTER_SECONDS = env_int("TELEPSYCH_CHAT_EMAIL_AFTER_SECONDS", 10 * 60)
+TELEPSYCH_CHAT_EMAIL_EVERY_SECONDS = env_int("TELEPSYCH_CHAT_EMAIL_EVERY_SECONDS", 60 * 60)
+
 # --- Crisis (crisis issue) ----------------------------------------------------------------------
 # Unacknowledged crisis alerts escalate to on-call clinicians and clinic admins after this long,
 # then again every TELEPSYCH_CRISIS_ESCALATE_REPEAT_SECONDS until someone acknowledges.
