@@ -10,6 +10,7 @@ from accounts.models import License, User
 from accounts.selectors import consent_is_current, patient_profile_for
 from records.selectors import flagged_patients_for_clinician, measure_requests_due
 from scheduling.selectors import todays_appointments_for, upcoming_for_patient
+from sessions.chat_selectors import unread_count_for
 from sessions.selectors import waiting_patients_for_clinician
 
 
@@ -30,6 +31,7 @@ def patient_home(request: HttpRequest) -> HttpResponse:
         "needs_consent": not consent_is_current(patient=request.user),
         "upcoming": upcoming_for_patient(patient=request.user),
         "measures_due": measure_requests_due(patient=request.user),
+        "unread_messages": unread_count_for(user=request.user),
     }
     return render(request, "home/patient.html", context)
 
@@ -42,6 +44,7 @@ def clinician_home(request: HttpRequest) -> HttpResponse:
         "todays_appointments": todays_appointments_for(clinician=request.user),
         "flagged_patients": flagged_patients_for_clinician(clinician=request.user),
         "waiting_patients": waiting_patients_for_clinician(clinician=request.user),
+        "unread_messages": unread_count_for(user=request.user),
     })
 
 
