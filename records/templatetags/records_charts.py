@@ -17,6 +17,10 @@ LEFT, RIGHT, TOP, BOTTOM = 44, 16, 16, 36
 BAND_FILLS = ["#eef6f0", "#f8f6e6", "#fbf0e2", "#fbe7e1", "#f6dcdc"]
 
 
+def _n(value: float) -> str:
+    return f"{value:.1f}"
+
+
 def _y(score: int, max_score: int) -> float:
     return TOP + (HEIGHT - TOP - BOTTOM) * (1 - score / max_score)
 
@@ -32,14 +36,14 @@ def trend_chart(trend: Trend, chart_id: str) -> SafeString:
         high = bands[index + 1][0] - 1 if index + 1 < len(bands) else max_score
         y_top, y_bottom = _y(high + 1 if high < max_score else max_score, max_score), _y(low, max_score)
         parts.append(format_html(
-            '<rect x="{}" y="{:.1f}" width="{}" height="{:.1f}" fill="{}"><title>{}</title></rect>',
-            LEFT, y_top, plot_w, y_bottom - y_top, BAND_FILLS[index % len(BAND_FILLS)], label))
+            '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"><title>{}</title></rect>',
+            LEFT, _n(y_top), plot_w, _n(y_bottom - y_top), BAND_FILLS[index % len(BAND_FILLS)], label))
         parts.append(format_html(
-            '<text x="{}" y="{:.1f}" font-size="12" text-anchor="end" fill="#5b6975">{}</text>',
-            LEFT - 6, y_bottom - 2, low))
+            '<text x="{}" y="{}" font-size="12" text-anchor="end" fill="#5b6975">{}</text>',
+            LEFT - 6, _n(y_bottom - 2), low))
     parts.append(format_html(
-        '<text x="{}" y="{:.1f}" font-size="12" text-anchor="end" fill="#5b6975">{}</text>',
-        LEFT - 6, _y(max_score, max_score) + 10, max_score))
+        '<text x="{}" y="{}" font-size="12" text-anchor="end" fill="#5b6975">{}</text>',
+        LEFT - 6, _n(_y(max_score, max_score) + 10), max_score))
     points = trend.points
     if points:
         count = len(points)
@@ -55,8 +59,8 @@ def trend_chart(trend: Trend, chart_id: str) -> SafeString:
         for x, y, point in coords:
             when = formats.date_format(timezone.localtime(point.when), "j M Y")
             parts.append(format_html(
-                '<circle cx="{:.1f}" cy="{:.1f}" r="5" fill="#235561"><title>{}: {} ({})</title>'
-                '</circle>', x, y, when, point.score, point.band_label))
+                '<circle cx="{}" cy="{}" r="5" fill="#235561"><title>{}: {} ({})</title>'
+                '</circle>', _n(x), _n(y), when, point.score, point.band_label))
         first, last = coords[0][2], coords[-1][2]
         parts.append(format_html(
             '<text x="{}" y="{}" font-size="12" fill="#5b6975">{}</text>', LEFT, HEIGHT - 12,
