@@ -1,0 +1,175 @@
+"""Two real browsers: the patient confirms where they are and waits; the clinician sees them
+arrive on the home page and admits; both peer connections connect and decode video; a reload
+rejoins by itself; the clinician ends the visit and the appointment is completed."""
+
+import re
+import time
+
+import pytest
+
+from scheduling.models import Appointment
+from sessions.models import SessionEvent, VideoSession
+from tests.e2e.conftest import sign_in, start_daphne, stop_daphne
+from tests.factories import PASSWORD, TOTP_SECRET, make_clinician, make_patient, make_region
+from tests.sessions.factories import make_appointment
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CONNECTED_AND_DECODING = """async () => {
+  const call = window.telepsychCall;
+  if (!call || !call.pc || call.pc.connectionState !== "connected") return false;
+  const stats = await call.pc.getStats();
+  let frames = 0;
+  stats.forEach((s) => { if (s.type === "inbound-rtp" && s.kind === "video") frames += s.framesDecoded || 0; });
+  const video = document.getElementById("remote-video");
+  return frames > 0 && video.videoWidth > 0;
+}"""
+
+
+def staff_sign_in(page, base_url: str, email: str) -> None:
+    """conftest.sign_in with TOTP: allauth's 2FA page labels its field "Code"."""
+    from accounts.totp import current_totp_code
+
+    page.goto(base_url + "/accounts/login/")
+    page.locator("#id_login").fill(email)
+    page.locator("#id_password").fill(PASSWORD)
+    page.locator("form button[type=submit]").first.click()
+    page.wait_for_url("**/accounts/2fa/authenticate/")
+    page.locator("input[name=code]").fill(current_totp_code(TOTP_SECRET))
+    page.locator("form button[type=submit]").first.click()
+    page.wait_for_url(base_url + "/")
+
+
+def wait_connected(page, timeout_s: float = 20) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if page.evaluate(CONNECTED_AND_DECODING):
+            return
+        page.wait_for_timeout(150)
+    state = page.evaluate("() => window.telepsychCall?.pc?.connectionState ?? 'no pc'")
+    raise AssertionError(f"{page.url}: not connected with decoded video (state {state})")
+
+
+def pc_identity(page) -> str:
+    return page.evaluate("() => window.telepsychCall.pcId")
+
+
+def people():
+    region = make_region("VN-SG")
+    make_region("VN-HN")
+    patient = make_patient(region=region, first_name="Lan")
+    clinician = make_clinician(regions=[region], display_name="Dr Tran")
+    appointment = make_appointment(patient=patient, clinician=clinician, region=region)
+    return patient, clinician, appointment
+
+
+def patient_confirms_location_and_waits(page, base_url: str, appointment: Appointment) -> None:
+    page.goto(f"{base_url}/visits/{appointment.pk}/")
+    page.wait_for_url(re.compile(rf"/visits/{appointment.pk}/check/$"))
+    page.get_by_label("Where are you right now?").select_option(label="Ho Chi Minh City (VN-SG)")
+    page.get_by_label("Address or place").fill("12 Nguyen Hue, District 1")
+    page.get_by_label("Phone number we can call you back on").fill("+84 912 345 678")
+    page.get_by_role("button", name="Confirm and go to the waiting room").click()
+    page.wait_for_url(f"{base_url}/visits/{appointment.pk}/")
+    page.get_by_text("Please wait, you will be let in shortly").wait_for()
+
+
+def test_two_browsers_wait_admit_connect_reload_and_end(live_daphne, new_context):
+    patient, clinician, appointment = people()
+    doctor = new_context().new_page()
+    staff_sign_in(doctor, live_daphne.url, clinician.email)
+    doctor.get_by_text("No one is waiting right now.").wait_for()
+
+    lan = new_context().new_page()
+    sign_in(lan, live_daphne.url, patient.email, PASSWORD)
+    patient_confirms_location_and_waits(lan, live_daphne.url, appointment)
+
+    # The clinician's home shows the waiting patient without a reload, with a one-click admit.
+    admit = doctor.get_by_role("button", name=f"Admit {patient.get_full_name()}")
+    admit.wait_for()
+    session = VideoSession.objects.get(appointment=appointment)
+    assert session.state == VideoSession.State.WAITING
+    assert session.location_region.code == "VN-SG"
+    assert session.callback_phone == "+84 912 345 678"
+    patient.patient_profile.refresh_from_db()
+    assert patient.patient_profile.current_region.code == "VN-SG"
+
+    patient_url_before = lan.url
+    admit.click()
+    doctor.wait_for_url(f"{live_daphne.url}/visits/{appointment.pk}/")
+    # The clinician sees where the patient is, how to call back, and the local emergency number.
+    assert doctor.locator("#safety-region").inner_text() == "Ho Chi Minh City"
+    assert doctor.locator("#safety-callback").inner_text() == "+84 912 345 678"
+    assert doctor.locator("#safety-emergency").inner_text() == "115"
+
+    wait_connected(lan)
+    wait_connected(doctor)
+    assert lan.url == patient_url_before  # entered the call without a reload
+    session.refresh_from_db()
+    assert session.state == VideoSession.State.LIVE
+
+    # The patient reloads: the call comes back with nobody clicking anything.
+    old_doctor_pc = pc_identity(doctor)
+    lan.reload()
+    wait_connected(lan)
+    wait_connected(doctor)
+    assert pc_identity(doctor) != old_doctor_pc
+
+    doctor.get_by_role("button", name="End the visit").click()
+    doctor.wait_for_url(f"{live_daphne.url}/")
+    lan.get_by_role("heading", name="This visit has ended").wait_for()
+    appointment.refresh_from_db()
+    assert appointment.status == Appointment.Status.COMPLETED
+    session.refresh_from_db()
+    assert session.state == VideoSession.State.ENDED
+    assert session.ended_by == clinician
+    patient_events = list(SessionEvent.objects.filter(session=session, user=patient)
+                          .values_list("kind", flat=True))
+    assert patient_events[:1] == ["joined"]
+    assert "reconnected" in patient_events
+
+
+def test_two_waiting_patients_both_show_for_the_clinician(live_daphne, new_context):
+    region = make_region("VN-SG")
+    make_region("VN-HN")
+    clinician = make_clinician(regions=[region])
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    # Back to back, both rooms open now (no overlap: the database forbids it).
+    first = make_appointment(clinician=clinician, region=region,
+                             starts_at=timezone.now() - timedelta(minutes=5), minutes=10)
+    second = make_appointment(clinician=clinician, region=region,
+                              starts_at=first.ends_at, minutes=10)
+    doctor = new_context().new_page()
+    staff_sign_in(doctor, live_daphne.url, clinician.email)
+    for appointment in (first, second):
+        page = new_context().new_page()
+        sign_in(page, live_daphne.url, appointment.patient.email, PASSWORD)
+        patient_confirms_location_and_waits(page, live_daphne.url, appointment)
+    for appointment in (first, second):
+        doctor.get_by_role("button", name=f"Admit {appointment.patient.get_full_name()}").wait_for()
+    assert doctor.locator("#waiting-items li").count() == 2
+
+
+@pytest.mark.redis
+def test_signaling_crosses_two_daphne_processes_sharing_redis(transactional_db, tmp_path,
+                                                               new_context):
+    patient, clinician, appointment = people()
+    server_a = start_daphne(tmp_path, "a")
+    server_b = start_daphne(tmp_path, "b")
+    try:
+        lan = new_context().new_page()
+        sign_in(lan, server_a.url, patient.email, PASSWORD)
+        patient_confirms_location_and_waits(lan, server_a.url, appointment)
+
+        doctor = new_context().new_page()
+        staff_sign_in(doctor, server_b.url, clinician.email)
+        doctor.get_by_role("button", name=f"Admit {patient.get_full_name()}").click()
+        doctor.wait_for_url(f"{server_b.url}/visits/{appointment.pk}/")
+        wait_connected(lan)
+        wait_connected(doctor)
+    finally:
+        stop_daphne(server_a)
+        stop_daphne(server_b)
