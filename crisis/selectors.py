@@ -36,7 +36,9 @@ def resources_for_region(*, region: Region | None) -> list[CrisisResource]:
     """Verified resources only: an unchecked number can do harm. Emergency numbers first."""
     if region is None:
         return []
+    # The region's emergency number is already the big call button above the list.
     return list(CrisisResource.objects.filter(region=region, verified=True)
+                .exclude(kind=CrisisResource.Kind.EMERGENCY, phone=region.emergency_number)
                 .order_by("position", "pk"))
 
 

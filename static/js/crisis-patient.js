@@ -48,7 +48,17 @@ for (const form of document.querySelectorAll("form[data-panic-form]")) {
       });
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       const data = await response.json();
-      showPanel(data.html);
+      if (form.dataset.panicDone) {
+        // On "Get help now" the numbers are already on screen: confirm in place of the form.
+        const done = document.createElement("p");
+        done.className = "message message-success";
+        done.id = "crisis-alerted";
+        done.setAttribute("role", "status");
+        done.textContent = form.dataset.panicDone;
+        form.replaceWith(done);
+      } else {
+        showPanel(data.html);
+      }
     } catch (error) {
       form.submit(); // fall back to the plain form: lands on "Get help now"
     } finally {

@@ -175,12 +175,15 @@ def test_realtime_panel_and_alert_reach_the_notify_groups():
 def test_panel_speaks_the_patients_language(db, region_hn, consent_document):
     from crisis.services import panel_html
 
-    make_resource(region_hn, name="Medical emergency (115)", name_vi="Cấp cứu y tế (115)",
-                  phone="115", kind="emergency")
+    make_resource(region_hn, name="Medical emergency (115)", phone="115", kind="emergency")
+    make_resource(region_hn, name="Police (113)", name_vi="Công an (113)", phone="113",
+                  kind="emergency")
     patient = make_patient(region=region_hn)  # Hanoi's default language: Vietnamese
     html = panel_html(patient=patient)
-    assert "Cấp cứu y tế (115)" in html
-    assert 'href="tel:115"' in html
+    assert "Công an (113)" in html and 'href="tel:113"' in html
+    # The region's emergency number is the big button, not repeated in the list.
+    assert html.count('href="tel:115"') == 1
+    assert "Medical emergency (115)" not in html
 
 
 def test_event_time_fields_are_aware_utc(care):
