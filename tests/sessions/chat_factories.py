@@ -51,3 +51,14 @@ def make_cast() -> Cast:
     admin = make_staff(role=User.Role.CLINIC_ADMIN)
     return Cast(thread=thread, patient=thread.patient, clinician=thread.clinician,
                 other_patient=other_patient, other_clinician=other_clinician, admin=admin)
+
+
+def ensure_risk_rules() -> None:
+    """The crisis app's default English rules used here (a transactional test flushes the data
+    migration's rows), and a fresh rule cache."""
+    from crisis.detection import rules_changed
+    from crisis.models import RiskRule
+
+    for pattern in ("kill* myself", "suicid*", "end* my life"):
+        RiskRule.objects.get_or_create(language="en", kind="phrase", pattern=pattern)
+    rules_changed()

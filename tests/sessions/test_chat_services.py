@@ -30,7 +30,7 @@ from sessions.chat_services import (
 )
 from sessions.chat_tasks import chat_unread_emails
 from tests.factories import make_clinician, make_patient, make_region
-from tests.sessions.chat_factories import make_care, make_cast, make_thread
+from tests.sessions.chat_factories import ensure_risk_rules, make_care, make_cast, make_thread
 
 pytestmark = pytest.mark.django_db
 
@@ -149,6 +149,7 @@ def test_rate_limit_per_user():
 
 
 def test_patient_risk_phrase_raises_crisis_event_in_the_same_transaction():
+    ensure_risk_rules()
     thread = make_thread()
     result = send(thread, thread.patient, "Sometimes I want to kill myself")
     event = CrisisEvent.objects.get(patient=thread.patient)
@@ -168,6 +169,7 @@ def test_crisis_failure_rolls_back_the_message(monkeypatch):
     def broken(**kwargs):
         raise RuntimeError("crisis store down")
 
+    ensure_risk_rules()
     monkeypatch.setattr("sessions.chat_services.crisis_event_raise", broken)
     with pytest.raises(RuntimeError):
         send(thread, thread.patient, "I want to end my life")
