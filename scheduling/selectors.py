@@ -107,8 +107,10 @@ def schedules_for(
             min_notice=timedelta(hours=own.min_notice_hours),
             horizon=timedelta(days=own.horizon_days),
         )
-    for rule in AvailabilityRule.objects.filter(clinician_id__in=ids):
-        schedules[rule.clinician_id].weekly.append(WeeklyHours(rule.weekday, rule.start_time, rule.end_time))
+    for clinician_id, weekday, start_time, end_time in AvailabilityRule.objects.filter(
+        clinician_id__in=ids
+    ).values_list("clinician_id", "weekday", "start_time", "end_time"):
+        schedules[clinician_id].weekly.append(WeeklyHours(weekday, start_time, end_time))
     first_day = (window_start - timedelta(days=1)).date()
     last_day = (window_end + timedelta(days=1)).date()
     for item in AvailabilityException.objects.filter(

@@ -5,12 +5,11 @@ Wall-clock rules live in the clinician's zone and are turned into instants with 
 to the next happens in UTC, so a window crossing a DST change still yields real durations.
 """
 
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
-
-ONE_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -71,9 +70,20 @@ def _local_windows(schedule: ClinicianSchedule, day: date) -> list[tuple[datetim
     return sorted(windows)
 
 
-def _licensed_on(schedule: ClinicianSchedule, region_zone: ZoneInfo, instant: datetime) -> bool:
-    day = instant.astimezone(region_zone).date()
-    return any(first <= day <= last for first, last in schedule.licensed)
+def _licensed_intervals(schedule: ClinicianSchedule, region_zone: ZoneInfo) -> list[tuple[datetime, datetime]]:
+    """License days (in the patient's region) as merged UTC intervals [first midnight, day after last)."""
+    intervals = sorted(
+        (datetime.combine(first, time(0), tzinfo=region_zone).astimezone(UTC),
+         datetime.combine(last + timedelta(days=1), time(0), tzinfo=region_zone).astimezone(UTC))
+        for first, last in schedule.licensed
+    )
+    merged: list[tuple[datetime, datetime]] = []
+    for low, high in intervals:
+        if merged and low <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], high))
+        else:
+            merged.append((low, high))
+    return merged
 
 
 def iter_free_slots(
@@ -93,8 +103,23 @@ def iter_free_slots(
     latest = min(window_end, now + schedule.horizon)
     if earliest >= latest or not schedule.licensed:
         return
-    # Busy intervals grown by the buffer on both sides, sorted by start.
+    # Busy intervals grown by the buffer on both sides. A clinician's active appointments never
+    # overlap (the database forbids it), so sorted by start they are sorted by end too: the one
+    # interval that can clash with a slot is the first ending after the slot starts (bisect).
+    licensed = _licensed_intervals(schedule, region_zone)
     busy = sorted((start - buffer, end + buffer) for start, end in schedule.busy)
+    busy_starts = [b[0] for b in busy]
+    busy_ends = [b[1] for b in busy]
+
+    def is_busy(start: datetime, end: datetime) -> bool:
+        index = bisect_right(busy_ends, start)
+        # Also scan on while intervals start before the slot ends (covers any overlap in the data).
+        while index < len(busy) and busy_starts[index] < end:
+            if busy_ends[index] > start:
+                return True
+            index += 1
+        return False
+
     day = earliest.astimezone(schedule.zone).date()
     last_day = latest.astimezone(schedule.zone).date()
     while day <= last_day:
@@ -107,9 +132,9 @@ def iter_free_slots(
                 if (
                     earliest <= start < latest
                     and start not in found
-                    and _licensed_on(schedule, region_zone, start)
-                    and _licensed_on(schedule, region_zone, end - ONE_MICROSECOND)
-                    and not any(b_start < end and start < b_end for b_start, b_end in busy)
+                    # The whole visit falls on days the license is valid in the patient's region.
+                    and any(low <= start and end <= high for low, high in licensed)
+                    and not is_busy(start, end)
                 ):
                     found[start] = Slot(schedule.clinician_id, start, end)
                 start += step
