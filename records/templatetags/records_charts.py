@@ -12,8 +12,8 @@ from records.selectors import Trend
 
 register = template.Library()
 
-WIDTH, HEIGHT = 640, 240
-LEFT, RIGHT, TOP, BOTTOM = 44, 16, 16, 36
+WIDTH, HEIGHT = 440, 220
+LEFT, RIGHT, TOP, BOTTOM = 34, 10, 12, 34
 BAND_FILLS = ["#eef6f0", "#f8f6e6", "#fbf0e2", "#fbe7e1", "#f6dcdc"]
 
 
@@ -39,10 +39,10 @@ def trend_chart(trend: Trend, chart_id: str) -> SafeString:
             '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"><title>{}</title></rect>',
             LEFT, _n(y_top), plot_w, _n(y_bottom - y_top), BAND_FILLS[index % len(BAND_FILLS)], label))
         parts.append(format_html(
-            '<text x="{}" y="{}" font-size="12" text-anchor="end" fill="#5b6975">{}</text>',
+            '<text x="{}" y="{}" font-size="13" text-anchor="end" fill="#5b6975">{}</text>',
             LEFT - 6, _n(y_bottom - 2), low))
     parts.append(format_html(
-        '<text x="{}" y="{}" font-size="12" text-anchor="end" fill="#5b6975">{}</text>',
+        '<text x="{}" y="{}" font-size="13" text-anchor="end" fill="#5b6975">{}</text>',
         LEFT - 6, _n(_y(max_score, max_score) + 10), max_score))
     points = trend.points
     if points:
@@ -63,11 +63,11 @@ def trend_chart(trend: Trend, chart_id: str) -> SafeString:
                 '</circle>', _n(x), _n(y), when, point.score, point.band_label))
         first, last = coords[0][2], coords[-1][2]
         parts.append(format_html(
-            '<text x="{}" y="{}" font-size="12" fill="#5b6975">{}</text>', LEFT, HEIGHT - 12,
+            '<text x="{}" y="{}" font-size="13" fill="#5b6975">{}</text>', LEFT, HEIGHT - 12,
             formats.date_format(timezone.localtime(first.when), "j M Y")))
         if count > 1:
             parts.append(format_html(
-                '<text x="{}" y="{}" font-size="12" text-anchor="end" fill="#5b6975">{}</text>',
+                '<text x="{}" y="{}" font-size="13" text-anchor="end" fill="#5b6975">{}</text>',
                 WIDTH - RIGHT, HEIGHT - 12,
                 formats.date_format(timezone.localtime(last.when), "j M Y")))
         summary = _("%(title)s: %(count)s results, latest %(score)s of %(max)s (%(band)s).") % {

@@ -6,7 +6,12 @@ import subprocess
 import pytest
 from django.db import connection
 
-from records.services import QuestionnaireAnswers, addendum_add, note_update_draft, questionnaire_submit
+from records.services import (
+    QuestionnaireAnswers,
+    addendum_add,
+    note_update_draft,
+    questionnaire_submit,
+)
 from tests.factories import TOTP_SECRET
 from tests.records.factories import Cast, make_note
 
