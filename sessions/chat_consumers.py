@@ -9,6 +9,7 @@ membership itself and closes with 4401 / 4403.
 """
 
 import json
+from functools import partial
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -32,6 +33,11 @@ from .signaling import FrameError
 CLOSE_NOT_SIGNED_IN = 4401
 CLOSE_FORBIDDEN = 4403
 MAX_FRAME_BYTES = 64 * 1024
+
+# Chat writes run in the worker pool, not channels' single database thread: one slow or locked
+# thread must not hold up every socket in the process. Each call gets its own connection and
+# waits on its thread's row lock only.
+in_pool = partial(database_sync_to_async, thread_sensitive=False)
 
 
 def _history(*, thread: Thread, after: int) -> dict:
@@ -63,7 +69,7 @@ class ChatSocketMixin:
         await self.channel_layer.group_add(group, self.channel_name)
         self.groups.append(group)  # channels discards it on disconnect
         client = self.scope.get("client") or [None]
-        await database_sync_to_async(chat_services.thread_read_audit)(
+        await in_pool(chat_services.thread_read_audit)(
             thread=thread, user=self.scope["user"], ip=client[0]
         )
 
@@ -81,7 +87,7 @@ class ChatSocketMixin:
     async def handle_chat_send(self, frame: dict) -> None:
         thread = await self.chat_required()
         try:
-            result = await database_sync_to_async(chat_services.message_send)(
+            result = await in_pool(chat_services.message_send)(
                 thread=thread, sender=self.scope["user"], client_id=frame["client_id"],
                 body=frame["body"],
             )
@@ -96,13 +102,13 @@ class ChatSocketMixin:
 
     async def handle_chat_sync(self, frame: dict) -> None:
         thread = await self.chat_required()
-        history = await database_sync_to_async(_history)(thread=thread, after=frame["after"])
+        history = await in_pool(_history)(thread=thread, after=frame["after"])
         await self.chat_send_frame(history)
 
     async def handle_chat_read(self, frame: dict) -> None:
         thread = await self.chat_required()
         try:
-            await database_sync_to_async(chat_services.thread_mark_read)(
+            await in_pool(chat_services.thread_mark_read)(
                 thread=thread, user=self.scope["user"], seq=frame["seq"]
             )
         except ChatError as error:
@@ -111,9 +117,14 @@ class ChatSocketMixin:
 
     async def handle_chat_typing(self, frame: dict) -> None:
         thread = await self.chat_required()
-        await database_sync_to_async(chat_services.typing_broadcast)(
-            thread=thread, user=self.scope["user"], sender_channel=self.channel_name
-        )
+        try:
+            event = chat_services.typing_event(thread=thread, user=self.scope["user"],
+                                               sender_channel=self.channel_name)
+        except ChatError as error:
+            await self.chat_send_frame({"type": "error", "code": error.code,
+                                        "detail": str(error.detail)})
+            return
+        await self.channel_layer.group_send(thread_group(thread.pk), event)
 
     async def chat_event(self, event: dict) -> None:
         """A stored message, a read receipt or a typing hint, from the thread's group."""
@@ -133,7 +144,7 @@ class ThreadConsumer(ChatSocketMixin, AsyncWebsocketConsumer):
         user = self.scope.get("user")
         thread_id = self.scope["url_route"]["kwargs"]["thread_id"]
         try:
-            thread = await database_sync_to_async(self._thread_for)(user, thread_id)
+            thread = await in_pool(self._thread_for)(user, thread_id)
         except ChatDenied as denied:
             await self.accept()
             await self.close(code=denied.code)

@@ -175,21 +175,18 @@ def message_send(*, thread: Thread, sender: User, client_id: str, body: str) -> 
     if role is None:
         raise ChatError("not_allowed", _("You are not part of this conversation."))
     body = _clean(client_id=client_id, body=body)
-    existing = _existing(thread=thread, sender=sender, client_id=client_id)
-    if existing is not None:
-        return existing
-    if not clinician_treats_patient(clinician=thread.clinician, patient=thread.patient):
-        raise ChatError("not_allowed", _("This conversation is closed: there is no appointment "
-                                         "between you any more."))
-    if not _rate_take(user_id=sender.pk):
-        raise ChatError("rate_limited", _("You are sending messages too quickly. Wait a few "
-                                          "seconds and try again."))
     try:
         with transaction.atomic():
             locked = thread_lock(thread_id=thread.pk)
             existing = _existing(thread=thread, sender=sender, client_id=client_id)
             if existing is not None:
-                return existing
+                return existing  # a resend: no new message, and it does not count as one
+            if not clinician_treats_patient(clinician=thread.clinician, patient=thread.patient):
+                raise ChatError("not_allowed", _("This conversation is closed: there is no "
+                                                 "appointment between you any more."))
+            if not _rate_take(user_id=sender.pk):
+                raise ChatError("rate_limited", _("You are sending messages too quickly. Wait "
+                                                  "a few seconds and try again."))
             now = timezone.now()
             seq = locked.last_seq + 1
             message = Message(thread=thread, sender=sender, seq=seq, client_id=client_id,
@@ -205,9 +202,9 @@ def message_send(*, thread: Thread, sender: User, client_id: str, body: str) -> 
             view = MessageView(seq=seq, client_id=client_id, sender_role=role,
                                sender_name=message_view_name(thread, role), body=body,
                                sent_at=now)
-            recipient_id = thread.clinician_id if role == "patient" else thread.patient_id
+            recipient = thread.clinician if role == "patient" else thread.patient
             transaction.on_commit(lambda: _after_send(thread=thread, view=view,
-                                                      recipient_id=recipient_id))
+                                                      recipient=recipient))
     except IntegrityError:
         # The same client id won a race on another connection: answer with its message.
         existing = _existing(thread=thread, sender=sender, client_id=client_id)
@@ -239,7 +236,7 @@ def thread_mark_read(*, thread: Thread, user: User, seq: int) -> int | None:
             return None
         new_seq = Thread.objects.filter(pk=thread.pk).values_list(field, flat=True).get()
         transaction.on_commit(lambda: _after_read(thread=thread, role=role, seq=new_seq,
-                                                  reader_id=user.pk))
+                                                  reader=user))
     setattr(thread, field, new_seq)
     return new_seq
 
@@ -256,38 +253,35 @@ def _group_send(group: str, message: dict) -> None:
         logger.warning("chat: broadcast to %s failed", group, exc_info=True)
 
 
-def _notify_unread(*, user_id: int) -> None:
-    user = User.objects.filter(pk=user_id).only("id", "role").first()
-    if user is None:
-        return
+def _notify_unread(*, user: User) -> None:
     group = patient_group(user.pk) if user.role == User.Role.PATIENT else clinician_group(user.pk)
     _group_send(group, {"type": "notify.event", "event": {
         "kind": "chat.unread", "unread": unread_count_for(user=user),
     }})
 
 
-def _after_send(*, thread: Thread, view: MessageView, recipient_id: int) -> None:
+def _after_send(*, thread: Thread, view: MessageView, recipient: User) -> None:
     _group_send(thread_group(thread.pk), {"type": "chat.event", "frame": {
         "type": "chat.message", "thread_id": thread.pk, "message": view.as_frame(),
     }})
-    _notify_unread(user_id=recipient_id)
+    _notify_unread(user=recipient)
 
 
-def _after_read(*, thread: Thread, role: str, seq: int, reader_id: int) -> None:
+def _after_read(*, thread: Thread, role: str, seq: int, reader: User) -> None:
     _group_send(thread_group(thread.pk), {"type": "chat.event", "frame": {
         "type": "chat.receipt", "thread_id": thread.pk, "reader": role, "seq": seq,
     }})
-    _notify_unread(user_id=reader_id)
+    _notify_unread(user=reader)
 
 
-def typing_broadcast(*, thread: Thread, user: User, sender_channel: str) -> None:
-    """Transient: "the other person is typing". Not stored, may be lost."""
+def typing_event(*, thread: Thread, user: User, sender_channel: str) -> dict:
+    """The group message for "the other person is typing": transient, never stored, may be
+    lost. The consumer sends it to `thread_group(thread.pk)` itself (no database involved)."""
     role = thread.role_of(user.pk)
     if role is None:
         raise ChatError("not_allowed", _("You are not part of this conversation."))
-    _group_send(thread_group(thread.pk), {"type": "chat.event", "sender": sender_channel,
-                                          "frame": {"type": "chat.typing",
-                                                    "thread_id": thread.pk, "who": role}})
+    return {"type": "chat.event", "sender": sender_channel,
+            "frame": {"type": "chat.typing", "thread_id": thread.pk, "who": role}}
 
 
 # --- Unread-message emails -------------------------------------------------------------------------
