@@ -170,6 +170,19 @@ def measure_requests_due(*, patient: User) -> list[MeasureRequest]:
     return [r for r in requests if r.answered < len(Instrument.values)]
 
 
+def measure_request_for_patient(*, patient: User, request_id: str | int | None
+                                ) -> MeasureRequest | None:
+    """The patient's own request, None when none was asked for; 404 for anyone else's."""
+    if request_id in (None, ""):
+        return None
+    if not str(request_id).isdigit():
+        raise Http404
+    request = MeasureRequest.objects.filter(pk=int(request_id), patient=patient).first()
+    if request is None:
+        raise Http404
+    return request
+
+
 def missing_instruments(*, request: MeasureRequest) -> list[str]:
     done = set(request.responses.values_list("instrument", flat=True))
     return [i for i in Instrument.values if i not in done]
@@ -186,6 +199,15 @@ def open_flags_for_patients(*, patient_ids: list[int]) -> dict[int, list[Patient
     for flag in PatientFlag.objects.filter(patient_id__in=patient_ids, cleared_at__isnull=True):
         flags.setdefault(flag.patient_id, []).append(flag)
     return flags
+
+
+def patients_for_clinician(*, clinician: User) -> QuerySet[User]:
+    """Patients with at least one non-cancelled appointment with this clinician."""
+    return (
+        User.objects.filter(role=User.Role.PATIENT, patient_appointments__clinician=clinician)
+        .exclude(patient_appointments__status=Appointment.Status.CANCELLED)
+        .distinct().order_by("last_name", "first_name")
+    )
 
 
 def flagged_patients_for_clinician(*, clinician: User) -> list[tuple[User, list[PatientFlag]]]:

@@ -28,7 +28,7 @@ from .forms import (
     NoteEditForm,
     QuestionnaireForm,
 )
-from .models import AuditEvent, Instrument, MeasureRequest, PatientFlag
+from .models import AuditEvent, Instrument
 from .permissions import Access
 
 STAFF = (User.Role.CLINICIAN, User.Role.CLINIC_ADMIN)
@@ -89,23 +89,15 @@ def break_glass(request: HttpRequest, patient_id: int) -> HttpResponse:
 def patients(request: HttpRequest) -> HttpResponse:
     """The clinician's patients, flagged ones first (links to each chart)."""
     flagged = selectors.flagged_patients_for_clinician(clinician=request.user)
-    treated = (
-        User.objects.filter(role=User.Role.PATIENT,
-                            patient_appointments__clinician=request.user)
-        .exclude(patient_appointments__status="cancelled").distinct()
-        .order_by("last_name", "first_name")
-    )
+    treated = selectors.patients_for_clinician(clinician=request.user)
     return render(request, "records/patients.html", {"flagged": flagged, "treated": treated})
 
 
 @require_POST
 @role_required(User.Role.CLINICIAN)
 def flag_clear(request: HttpRequest, flag_id: int) -> HttpResponse:
-    flag = PatientFlag.objects.filter(pk=flag_id).only("patient_id").first()
-    if flag is None:
-        raise Http404
     try:
-        services.flag_clear(flag_id=flag_id, by=request.user)
+        flag = services.flag_clear(flag_id=flag_id, by=request.user)
     except PermissionDenied:
         raise Http404 from None
     messages.success(request, _("Flag marked as reviewed."))
@@ -257,13 +249,9 @@ def measures_home(request: HttpRequest) -> HttpResponse:
 def measure_take(request: HttpRequest, instrument: str) -> HttpResponse:
     if instrument not in Instrument.values:
         raise Http404
-    measure_request = None
-    request_id = request.GET.get("request") or request.POST.get("request")
-    if request_id:
-        measure_request = MeasureRequest.objects.filter(
-            pk=request_id if str(request_id).isdigit() else 0, patient=request.user).first()
-        if measure_request is None:
-            raise Http404
+    measure_request = selectors.measure_request_for_patient(
+        patient=request.user,
+        request_id=request.GET.get("request") or request.POST.get("request"))
     form = QuestionnaireForm(request.POST or None, instrument=instrument)
     if request.method == "POST" and form.is_valid():
         try:
