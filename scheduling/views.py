@@ -82,15 +82,33 @@ def _days_of_slots(slots) -> list[dict]:
     return days
 
 
+def _week_param(request: HttpRequest) -> int:
+    try:
+        week = int(request.GET.get("week", 0))
+    except ValueError:
+        return 0
+    return min(max(week, 0), SLOT_WEEKS - 1)
+
+
+def _week_of(starts_at) -> int:
+    """Which page of the slot list (weeks from today, viewer's zone) holds this instant."""
+    today = timezone.localdate()
+    return min(max((timezone.localtime(starts_at).date() - today).days // 7, 0), SLOT_WEEKS - 1)
+
+
 def _slot_page(request: HttpRequest, *, clinician: User, appointment: Appointment | None = None,
-               status: int = 200, error: str = "") -> HttpResponse:
+               status: int = 200, error: str = "", week: int | None = None) -> HttpResponse:
+    """One week of free slots (a page per week keeps the page light and the query cheap)."""
     now = timezone.now()
     region = appointment.region if appointment else booking_region_for(patient=request.user)
     if region is None:
         raise Http404
+    week = _week_param(request) if week is None else week
+    first_day = timezone.localdate() + timedelta(days=7 * week)
+    start, end = local_day_bounds(day=first_day, zone=timezone.get_current_timezone(), days=7)
     is_clinician = appointment is not None and request.user.pk == appointment.clinician_id
     slots = free_slots_for(
-        clinician=clinician, region=region, start=now, end=now + timedelta(weeks=SLOT_WEEKS), now=now,
+        clinician=clinician, region=region, start=max(start, now), end=end, now=now,
         exclude_appointment_id=appointment.pk if appointment else None, ignore_notice=is_clinician,
     )
     context = {
@@ -103,6 +121,12 @@ def _slot_page(request: HttpRequest, *, clinician: User, appointment: Appointmen
         "error": error,
         "cancel_window_hours": cancel_window_hours(),
         "settings": scheduling_settings_for(clinician=clinician),
+        "week": week,
+        "week_first_day": first_day,
+        "week_last_day": first_day + timedelta(days=6),
+        "previous_week": week - 1 if week > 0 else None,
+        "next_week": week + 1 if week + 1 < SLOT_WEEKS else None,
+        "page_path": request.path,
     }
     return render(request, "scheduling/slots.html", context, status=status)
 
@@ -153,9 +177,11 @@ def book(request: HttpRequest, clinician_id: int) -> HttpResponse:
             appointment = appointment_book(patient=request.user, clinician_id=clinician.pk,
                                            starts_at=starts_at)
         except SlotTaken as rejection:
-            return _slot_page(request, clinician=clinician, status=409, error=rejection.message)
+            return _slot_page(request, clinician=clinician, status=409, error=rejection.message,
+                              week=_week_of(starts_at))
         except BookingRejected as rejection:
-            return _slot_page(request, clinician=clinician, status=400, error=rejection.message)
+            return _slot_page(request, clinician=clinician, status=400, error=rejection.message,
+                              week=_week_of(starts_at))
         messages.success(request, _("Your appointment is booked."))
         return redirect("scheduling:appointment", appointment_id=appointment.pk)
     return render(request, "scheduling/book_confirm.html", {
@@ -222,9 +248,11 @@ def reschedule(request: HttpRequest, appointment_id: int) -> HttpResponse:
     try:
         appointment_reschedule(appointment_id=found.pk, by=request.user, starts_at=form.cleaned_data["start"])
     except SlotTaken as rejection:
-        return _slot_page(request, clinician=clinician, appointment=found, status=409, error=rejection.message)
+        return _slot_page(request, clinician=clinician, appointment=found, status=409,
+                          error=rejection.message, week=_week_of(form.cleaned_data["start"]))
     except BookingRejected as rejection:
-        return _slot_page(request, clinician=clinician, appointment=found, status=400, error=rejection.message)
+        return _slot_page(request, clinician=clinician, appointment=found, status=400,
+                          error=rejection.message, week=_week_of(form.cleaned_data["start"]))
     messages.success(request, _("The appointment has been moved."))
     return redirect("scheduling:appointment", appointment_id=found.pk)
 
