@@ -1,7 +1,7 @@
 """Pages: the authorization matrix, booking over HTTP (including a lost race), calendars,
 and a fixed number of queries on the find page."""
 
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 
 import pytest
 from django.urls import reverse
@@ -307,3 +307,61 @@ def test_admin_sees_appointments_by_region_and_status(client, booked, people, re
     assert row["cells"] == [1, 0, 0, 0]
     empty = client.get(reverse("scheduling:admin_appointments"), {"status": "cancelled"})
     assert list(empty.context["appointments"]) == []
+
+
+@pytest.mark.parametrize(("week", "expected"), [("", 0), ("abc", 0), ("-3", 0), ("2", 2), ("99", 7)])
+def test_slot_pages_are_one_week_each_and_bad_weeks_are_clamped(client, patient, doctor, week, expected):
+    response = as_user(client, patient).get(reverse("scheduling:clinician_slots", args=[doctor.pk]), {"week": week})
+    assert response.status_code == 200
+    assert response.context["week"] == expected
+    days = [day["day"] for day in response.context["days"]]
+    assert all(response.context["week_first_day"] <= d <= response.context["week_last_day"] for d in days)
+
+
+def test_patient_reschedules_from_the_page(client, booked, patient, doctor, region_sg, settings):
+    settings.TELEPSYCH_CANCEL_WINDOW_HOURS = 1  # the first slot may start within 24 hours
+    new = first_slots(doctor, region_sg, 3)[-1]
+    response = as_user(client, patient).post(reverse("scheduling:reschedule", args=[booked.pk]),
+                                              {"start": int(new.starts_at.timestamp())})
+    assert response.status_code == 302
+    booked.refresh_from_db()
+    assert booked.starts_at == new.starts_at
+    page = client.get(reverse("scheduling:appointment", args=[booked.pk]))
+    assert [c.kind for c in page.context["history"]] == ["booked", "rescheduled"]
+
+
+def test_clinician_marks_a_started_appointment_as_no_show(client, patient, doctor, region_sg):
+    started = make_appointment(patient=patient, clinician=doctor, region=region_sg,
+                               starts_at=timezone.now() - timedelta(minutes=20))
+    response = as_user(client, doctor).post(reverse("scheduling:no_show", args=[started.pk]))
+    assert response.status_code == 302
+    assert Appointment.objects.get(pk=started.pk).status == "no_show"
+    # The patient cannot.
+    other = make_appointment(patient=patient, clinician=doctor, region=region_sg,
+                             starts_at=timezone.now() - timedelta(days=2))
+    assert as_user(client, patient).post(reverse("scheduling:no_show", args=[other.pk])).status_code == 403
+    assert Appointment.objects.get(pk=other.pk).status == "booked"
+
+
+def test_clinician_adds_time_off_and_extra_hours(client, doctor):
+    as_user(client, doctor)
+    url = reverse("scheduling:exception_add")
+    off = client.post(url, {"exception-kind": "time_off", "exception-start_date": "2026-12-24",
+                            "exception-end_date": "2026-12-26"})
+    extra = client.post(url, {"exception-kind": "extra_hours", "exception-start_date": "2026-12-27",
+                              "exception-start_time": "18:00", "exception-end_time": "20:00"})
+    incomplete = client.post(url, {"exception-kind": "extra_hours", "exception-start_date": "2026-12-28"})
+    assert (off.status_code, extra.status_code, incomplete.status_code) == (302, 302, 400)
+    assert list(doctor.availability_exceptions.values_list("kind", "start_date", "end_date", "start_time")) == [
+        ("time_off", date(2026, 12, 24), date(2026, 12, 26), None),
+        ("extra_hours", date(2026, 12, 27), date(2026, 12, 27), time(18)),
+    ]
+
+
+def test_feed_url_is_shown_once_after_creating_it(client, doctor):
+    as_user(client, doctor)
+    client.post(reverse("scheduling:feed_rotate"))
+    first = client.get(reverse("scheduling:availability"))
+    assert first.context["feed_url"].startswith("http://testserver/scheduling/feed/")
+    assert client.get(first.context["feed_url"]).status_code == 200
+    assert client.get(reverse("scheduling:availability")).context["feed_url"] == ""
