@@ -140,16 +140,17 @@ class ThreadConsumer(ChatSocketMixin, AsyncWebsocketConsumer):
     """`/ws/messages/<thread_id>/`: the messaging page's socket, for the thread's two people."""
 
     async def connect(self):
+        # Accept at once, then check: the check waits for the database, and daphne drops
+        # handshakes slower than its connect timeout. Frames wait until connect returns.
         self.allowed = False
+        await self.accept()
         user = self.scope.get("user")
         thread_id = self.scope["url_route"]["kwargs"]["thread_id"]
         try:
             thread = await in_pool(self._thread_for)(user, thread_id)
         except ChatDenied as denied:
-            await self.accept()
             await self.close(code=denied.code)
             return
-        await self.accept()
         self.allowed = True
         await self.chat_attach(thread)
         await self.chat_send_frame({"type": "chat.ready", "thread_id": thread.pk,
