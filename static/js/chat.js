@@ -6,12 +6,16 @@
 // - after connecting, and whenever a sequence number is skipped, it asks for everything after
 //   the last sequence it has shown (chat.sync);
 // - message text is only ever set with textContent, never parsed as HTML.
+// On the call page (data-transport="call") the chat rides the call's socket, which
+// sessions-call.js owns and exposes as window.telepsychCall.ws: this script watches for that
+// socket (it is replaced on every reconnect) and sends and reads its chat frames on it.
 const root = document.querySelector("[data-chat]");
 
 if (root) {
   const threadId = root.dataset.threadId;
   const role = root.dataset.role;
   const wsPath = root.dataset.wsPath;
+  const onCallSocket = root.dataset.transport === "call";
   const log = document.getElementById("chat-log");
   const form = document.getElementById("chat-form");
   const textarea = form.querySelector("textarea");
@@ -173,10 +177,6 @@ if (root) {
 
   function handle(frame) {
     switch (frame.type) {
-      case "chat.ready":
-        sync();
-        for (const clientId of pending.keys()) sendPending(clientId);
-        break;
       case "chat.history":
         if (!advance(frame.messages) || frame.more) sync();
         otherReadSeq = role === "patient" ? frame.read.clinician : frame.read.patient;
@@ -231,22 +231,31 @@ if (root) {
     }
   }
 
+  function onSocketOpen() {
+    attempt = 0;
+    statusLine.textContent = labels.connected;
+    sync();
+    for (const clientId of pending.keys()) sendPending(clientId);
+  }
+
+  function onSocketMessage(event) {
+    let frame;
+    try {
+      frame = JSON.parse(event.data);
+    } catch {
+      return;
+    }
+    if (!frame || typeof frame.type !== "string") return;
+    // The call socket also carries signaling: take chat frames and chat errors only.
+    if (onCallSocket && !frame.type.startsWith("chat.") && !(frame.type === "error" && frame.client_id)) return;
+    if (frame.type === "chat.ready") return onSocketOpen();
+    handle(frame);
+  }
+
   function connect() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     socket = new WebSocket(`${scheme}://${location.host}${wsPath}`);
-    socket.addEventListener("open", () => {
-      attempt = 0;
-      statusLine.textContent = labels.connected;
-    });
-    socket.addEventListener("message", (event) => {
-      let frame;
-      try {
-        frame = JSON.parse(event.data);
-      } catch {
-        return;
-      }
-      if (frame && typeof frame.type === "string") handle(frame);
-    });
+    socket.addEventListener("message", onSocketMessage);
     socket.addEventListener("close", (closed) => {
       socket = null;
       if (closed.code === 4401 || closed.code === 4403) {
@@ -258,6 +267,17 @@ if (root) {
       const delay = Math.min(15000, 500 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random());
       setTimeout(connect, delay);
     });
+  }
+
+  function followCallSocket() {
+    // The call page's socket is created (and re-created) by sessions-call.js.
+    const ws = window.telepsychCall?.ws;
+    if (ws && ws !== socket) {
+      socket = ws;
+      ws.addEventListener("message", onSocketMessage);
+      ws.addEventListener("open", onSocketOpen);
+      if (ws.readyState === WebSocket.OPEN) onSocketOpen();
+    }
   }
 
   form.addEventListener("submit", (event) => {
@@ -305,5 +325,10 @@ if (root) {
     /* nothing saved */
   }
   scrollToEnd();
-  connect();
+  if (onCallSocket) {
+    followCallSocket();
+    setInterval(followCallSocket, 250);
+  } else {
+    connect();
+  }
 }
