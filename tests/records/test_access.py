@@ -154,7 +154,8 @@ def test_break_glass_covers_one_patient_only(client, world):
 def test_measures_page_matrix(client, world, viewer, expected):
     """Only patients reach the page, and each sees only their own results."""
     before = _counts()
-    response = _as(client, _who(world, viewer)).get("/records/questionnaires/")
+    _as(client, _who(world, viewer)).cookies.load({"django_language": "en"})
+    response = client.get("/records/questionnaires/", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == expected
     if viewer == "patient":
         assert "PHQ-9: mood: 1 results, latest 8 of 27 (Mild)." in response.content.decode()
