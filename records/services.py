@@ -81,6 +81,10 @@ def audit_read(*, actor: User, access, object_type: str, object_id, patient: Use
 
 # --- Notifications (after commit) -----------------------------------------------------------------
 
+def _site_url(path: str) -> str:
+    return f"{getattr(settings, 'TELEPSYCH_SITE_URL', '')}{path}"
+
+
 def _notify(group: str, event: dict) -> None:
     layer = get_channel_layer()
     if layer is None:
@@ -274,7 +278,7 @@ def _send_measure_request_email(request_id: int) -> None:
         subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}" + _("Two short questionnaires before your visit"),
         message=_("Before your appointment, please answer two short questionnaires (about 3 "
                   "minutes). Sign in to telepsych and open Questionnaires: %(path)s")
-        % {"path": reverse("records:measures")},
+        % {"path": _site_url(reverse("records:measures"))},
         from_email=None, recipient_list=[request.patient.email],
     )
     MeasureRequest.objects.filter(pk=request.pk, notified_at__isnull=True).update(
@@ -344,7 +348,7 @@ def _break_glass_notify(grant_id: int, clinician_ids: list[int]) -> None:
                       "access until %(until)s UTC. The reason and every read are in the audit "
                       "trail. Record: %(path)s")
             % {"admin": grant.admin, "until": grant.expires_at.strftime("%Y-%m-%d %H:%M"),
-               "path": chart_path},
+               "path": _site_url(chart_path)},
             from_email=None, recipient_list=[clinician.email],
         )
 
