@@ -61,6 +61,18 @@ def panic(request: HttpRequest) -> HttpResponse:
     return redirect(reverse("crisis:help") + "?alerted=1")
 
 
+@never_cache
+@require_GET
+@role_required(User.Role.PATIENT)
+def panel(request: HttpRequest) -> JsonResponse:
+    """The patient's crisis panel if they have an unacknowledged event: the page script asks
+    after its notify socket (re)connects, so a push missed while offline is not lost."""
+    event = selectors.crisis_event_open_for_patient(patient=request.user)
+    if event is None:
+        return JsonResponse({"event_id": None, "html": None})
+    return JsonResponse({"event_id": event.pk, "html": services.panel_html(patient=request.user)})
+
+
 def _staff_with_mfa(view):
     """Clinicians and clinic admins who enrolled MFA (/help/ is exempt from the MFA middleware
     so that "Get help now" always opens; these pages carry PHI, so check here)."""
@@ -74,6 +86,21 @@ def _staff_with_mfa(view):
     wrapped.__name__ = view.__name__
     wrapped.__doc__ = view.__doc__
     return wrapped
+
+
+@never_cache
+@require_GET
+@_staff_with_mfa
+def alerts(request: HttpRequest) -> JsonResponse:
+    """Unacknowledged alerts for this staff member (no PHI), for the page script to catch up
+    after its notify socket (re)connects."""
+    events = selectors.crisis_events_needing_attention(user=request.user)
+    return JsonResponse({"alerts": [
+        {"kind": "crisis.alert", "event_id": event.pk,
+         "url": reverse("crisis:event", args=[event.pk]), "source": event.source,
+         "escalation": event.escalation_count}
+        for event in events
+    ]})
 
 
 @never_cache

@@ -30,6 +30,20 @@ if (live && !live.dataset.listening) {
     if (detail.kind === "crisis.panel") showPanel(detail.html);
     else if (detail.kind === "crisis.acknowledged") showAcknowledged();
   });
+  // A push sent while this page was offline is not replayed by the socket: ask on (re)connect.
+  window.addEventListener("telepsych:notify-open", async () => {
+    if (live.querySelector("#crisis-panel")) return;
+    try {
+      const response = await fetch(live.dataset.panelUrl, {
+        headers: { Accept: "application/json" }, credentials: "same-origin",
+      });
+      if (!response.ok) return;
+      const data = await response.json();
+      if (data.html && !live.querySelector("#crisis-panel")) showPanel(data.html);
+    } catch (error) {
+      // offline again: the next (re)connect asks again
+    }
+  });
 }
 
 for (const form of document.querySelectorAll("form[data-panic-form]")) {

@@ -106,4 +106,20 @@ if (box && !box.dataset.listening) {
       if (alert && !alert.classList.contains("crisis-alert-done")) markAcknowledged(alert);
     }
   });
+  // Alerts pushed while this page was offline: ask on (re)connect.
+  window.addEventListener("telepsych:notify-open", async () => {
+    try {
+      const response = await fetch(box.dataset.alertsUrl, {
+        headers: { Accept: "application/json" }, credentials: "same-origin",
+      });
+      if (!response.ok) return;
+      const data = await response.json();
+      for (const detail of data.alerts || []) {
+        const id = CSS.escape(String(detail.event_id));
+        if (!box.querySelector(`.crisis-alert[data-event-id="${id}"]`)) addAlert(detail);
+      }
+    } catch (error) {
+      // offline again: the next (re)connect asks again
+    }
+  });
 }

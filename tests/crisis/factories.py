@@ -34,3 +34,17 @@ def link_care(*, patient: User, clinician: User, status: str = Appointment.Statu
 
 def set_on_call(user: User, on_call: bool = True) -> None:
     ClinicianProfile.objects.filter(user=user).update(on_call=on_call)
+
+
+def ensure_default_rules() -> None:
+    """The default risk rules come from a data migration; a transactional test's flush removes
+    them, so browser tests that rely on them put them back first."""
+    import importlib
+
+    from django.apps import apps
+
+    from crisis.detection import rules_changed
+
+    migration = importlib.import_module("crisis.migrations.0002_default_risk_rules")
+    migration.add_default_rules(apps, None)
+    rules_changed()

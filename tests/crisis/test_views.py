@@ -294,3 +294,36 @@ def test_report_counts_and_time_to_acknowledge(world, region_ny):
     html = response.content.decode()
     assert world["patient"].email not in html and world["patient"].last_name not in html
     assert "Unverified line" in html  # never verified: listed for the admin to check
+
+
+# --- Catch-up endpoints (asked by the page scripts when their socket (re)connects) ------------
+
+
+@pytest.mark.parametrize("who, status", [
+    ("anonymous", 302), ("treating", 403), ("admin", 403), ("other_patient", 200),
+    ("patient", 200),
+])
+def test_panel_endpoint_matrix(world, event, who, status):
+    user = None if who == "anonymous" else world[who]
+    response = client_for(user).get("/help/panel/")
+    assert response.status_code == status
+    if who == "patient":
+        assert response.json()["event_id"] == event.pk
+        assert 'href="tel:115"' in response.json()["html"]
+    elif who == "other_patient":
+        assert response.json() == {"event_id": None, "html": None}
+
+
+@pytest.mark.parametrize("who, status, sees", [
+    ("anonymous", 302, False), ("patient", 403, False), ("unrelated", 200, False),
+    ("treating", 200, True), ("admin", 200, True),
+])
+def test_alerts_endpoint_matrix(world, event, who, status, sees):
+    user = None if who == "anonymous" else world[who]
+    response = client_for(user).get("/help/alerts/")
+    assert response.status_code == status
+    if status == 200:
+        expected = [{"kind": "crisis.alert", "event_id": event.pk,
+                     "url": f"/help/events/{event.pk}/", "source": "chat", "escalation": 0}]
+        assert response.json() == {"alerts": expected if sees else []}
+        assert world["patient"].email not in response.content.decode()
