@@ -251,3 +251,36 @@ def test_staff_cannot_submit_questionnaires():
     with pytest.raises(ValidationError):
         questionnaire_submit(patient=cast.patient, instrument="gad7",
                              answers=QuestionnaireAnswers(answers=[0] * 7, difficulty=7))
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_request_runs_create_each_request_once():
+    import threading
+
+    from django.db import connections
+
+    cast = Cast()
+    for hours in (3, 6, 9, 12):
+        make_appointment(patient=cast.patient, clinician=cast.treating,
+                         starts_in=timedelta(hours=hours), status=Appointment.Status.BOOKED)
+    created, errors = [], []
+    barrier = threading.Barrier(6)
+
+    def worker():
+        try:
+            barrier.wait()
+            created.extend(measure_requests_create_due())
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(created) == len(set(created)) == 4
+    assert MeasureRequest.objects.count() == 4
