@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar
 
-from accounts.models import ClinicianProfile, User
+from accounts.models import ClinicianProfile, PatientProfile, User
 from scheduling.models import Appointment, SchedulingSettings
 from scheduling.selectors import free_slots_for
 from scheduling.services import appointment_book, calendar_feed_token_rotate
@@ -182,7 +182,14 @@ def test_find_page_query_count_does_not_grow_with_clinicians(client, patient, re
     assert len(response.context["cards"]) == 13
 
 
+def english(user):
+    """Pages follow the patient's preferred language (VN-SG patients default to Vietnamese)."""
+    PatientProfile.objects.filter(user=user).update(preferred_language="en")
+    return user
+
+
 def test_confirm_page_shows_the_policy_then_books(client, patient, doctor, region_sg):
+    english(patient)
     slot = first_slots(doctor, region_sg, 1)[0]
     key = int(slot.starts_at.timestamp())
     as_user(client, patient)
@@ -196,13 +203,18 @@ def test_confirm_page_shows_the_policy_then_books(client, patient, doctor, regio
     assert (appointment.patient, appointment.starts_at) == (patient, slot.starts_at)
 
 
-def test_lost_race_shows_taken_with_fresh_slots_not_a_500(client, patient, doctor, region_sg):
+@pytest.mark.parametrize(("language", "message"), [
+    ("en", "That time was just taken. Please choose another time."),
+    ("vi", "Giờ này vừa có người đặt. Vui lòng chọn giờ khác."),
+])
+def test_lost_race_shows_taken_with_fresh_slots_not_a_500(client, patient, doctor, region_sg, language, message):
+    PatientProfile.objects.filter(user=patient).update(preferred_language=language)
     taken, other = first_slots(doctor, region_sg, 2)
     appointment_book(patient=make_patient(region=region_sg), clinician_id=doctor.pk, starts_at=taken.starts_at)
     response = as_user(client, patient).post(reverse("scheduling:book", args=[doctor.pk]),
                                               {"start": int(taken.starts_at.timestamp())})
     assert response.status_code == 409
-    assert b"That time was just taken" in response.content
+    assert message in response.content.decode()
     offered = [s["starts_at"] for day in response.context["days"] for s in day["slots"]]
     assert taken.starts_at not in offered
     assert other.starts_at in offered
