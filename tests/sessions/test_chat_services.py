@@ -269,7 +269,8 @@ def test_email_in_the_patients_language(due):
     send(thread, thread.clinician, "xin chào")
     _age(thread, 11)
     assert due() == 1
-    assert mail.outbox[0].subject != ""
+    assert mail.outbox[0].subject == "Bạn có một tin nhắn bảo mật mới"
+    assert "xin chào" not in mail.outbox[0].body
 
 
 # --- Audit -----------------------------------------------------------------------------------------
