@@ -234,7 +234,7 @@ def test_unread_email_after_ten_minutes_once_per_hour_without_content(due, djang
     assert len(mail.outbox) == 1
     email = mail.outbox[0]
     assert email.to == [thread.patient.email]
-    assert email.subject == "You have a new secure message"
+    assert email.subject == "Bạn có một tin nhắn bảo mật mới"  # the patient reads Vietnamese
     assert f"/visits/messages/{thread.pk}/" in email.body
     assert "SECRET" not in email.body and "dose" not in email.body
     # Idempotent: the task again, and again later with a new unread message inside the hour.
@@ -257,6 +257,7 @@ def test_no_email_when_read_or_for_own_messages(due):
     # The patient replied (so read everything); the clinician has an unread patient message.
     assert due() == 1
     assert [m.to for m in mail.outbox] == [[thread.clinician.email]]
+    assert mail.outbox[0].subject == "You have a new secure message"  # staff: English
     thread_mark_read(thread=thread, user=thread.clinician, seq=2)
     assert due(now=timezone.now() + timedelta(hours=2)) == 0
 
