@@ -51,4 +51,16 @@ if (form) {
     dirty = false;
     clearTimeout(timer);
   });
+  // Signing submits another form: save the last keystrokes first, so they are signed too.
+  const signForm = document.querySelector("form[data-autosave-flush]");
+  if (signForm) {
+    signForm.addEventListener("submit", async (event) => {
+      if (!dirty && !inFlight) return;
+      event.preventDefault();
+      clearTimeout(timer);
+      while (inFlight) await new Promise((resolve) => setTimeout(resolve, 50));
+      await save();
+      if (!dirty) signForm.submit();
+    });
+  }
 }

@@ -49,11 +49,14 @@ def test_note_autosaves_then_signing_locks_it(live_daphne, new_context):
     page.reload()
     assert page.get_by_label("Subjective").input_value() == (
         "Sleeping five hours; typed, never submitted.")
+    # Typed and signed at once: the last keystrokes are saved before signing.
+    page.get_by_label("Plan").fill("Review in two weeks.")
     page.get_by_role("button", name="Sign the note").click()
     page.wait_for_url(f"{live_daphne.url}/records/notes/{note.pk}/")
     assert "Signed by" in page.content()
     note.refresh_from_db()
     assert note.status == "signed"
+    assert note.decrypt_field_json("body")["plan"] == "Review in two weeks."
     # The edit page now sends the author back to the read-only note.
     page.goto(f"{live_daphne.url}/records/notes/{note.pk}/edit/")
     page.wait_for_url(f"{live_daphne.url}/records/notes/{note.pk}/")
