@@ -7,7 +7,6 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer
 from django.core import mail
-from django.utils import timezone
 
 from records.models import AuditEvent, BreakGlassGrant
 from telepsych.common.groups import clinician_group
@@ -78,8 +77,7 @@ def test_break_glass_opens_for_one_hour_marks_reads_and_notifies(
     assert (read.action, read.object_type, read.break_glass) == ("view", "chart", True)
     # After the hour the record closes again.
     BreakGlassGrant.objects.filter(pk=grant.pk).update(
-        granted_at=timezone.now() - timedelta(hours=1, seconds=1),
-        expires_at=timezone.now() - timedelta(seconds=1))
+        expires_at=grant.granted_at + timedelta(microseconds=1))
     count = AuditEvent.objects.count()
     response = client.get(f"/records/patients/{cast.patient.pk}/")
     assert response.status_code == 403
@@ -112,3 +110,21 @@ def test_audit_page_filters_break_glass(client, cast):
     assert "1 event" in by_actor and cast.treating.email in by_actor
     bad = client.get("/records/audit/?patient=abc&since=notadate")
     assert bad.status_code == 200
+
+
+def test_a_grant_is_evidence_that_never_changes(cast):
+    from django.db import IntegrityError, transaction
+
+    from records.services import break_glass_open
+
+    grant = break_glass_open(admin=cast.admin, patient=cast.patient, reason=REASON)
+    for change in [{"reason": "something nicer"}, {"patient": cast.other_patient},
+                   {"granted_at": grant.granted_at - timedelta(days=1)},
+                   {"expires_at": grant.expires_at + timedelta(hours=5)}]:
+        with pytest.raises(IntegrityError), transaction.atomic():
+            BreakGlassGrant.objects.filter(pk=grant.pk).update(**change)
+    # Revoking early is allowed.
+    BreakGlassGrant.objects.filter(pk=grant.pk).update(
+        expires_at=grant.granted_at + timedelta(minutes=1))
+    grant.refresh_from_db()
+    assert grant.reason == REASON and grant.patient == cast.patient
