@@ -227,3 +227,24 @@ def test_database_refuses_an_overlap_even_without_the_service(patient, doctor, r
     with pytest.raises(IntegrityError), transaction.atomic():
         make_appointment(patient=make_patient(region=region_sg), clinician=doctor, region=region_sg,
                          starts_at=at(HCM, 2026, 3, 10, 10, 30))
+
+
+def test_database_errors_from_racing_inserts_mean_slot_taken():
+    """A deadlock between racing inserts (SQLSTATE 40P01) or an exclusion violation is "taken";
+    anything else is not swallowed."""
+    from django.db import IntegrityError, OperationalError
+
+    from scheduling.services import _rejection_from_database_error
+
+    class Cause(Exception):
+        sqlstate = "40P01"
+
+    deadlock = OperationalError("deadlock detected")
+    deadlock.__cause__ = Cause()
+    assert isinstance(_rejection_from_database_error(deadlock), SlotTaken)
+    clinician_clash = IntegrityError('violates exclusion constraint "appointment_no_clinician_overlap"')
+    assert isinstance(_rejection_from_database_error(clinician_clash), SlotTaken)
+    patient_clash = IntegrityError('violates exclusion constraint "appointment_no_patient_overlap"')
+    assert _rejection_from_database_error(patient_clash).code == "patient_busy"
+    assert _rejection_from_database_error(OperationalError("server closed the connection")) is None
+    assert _rejection_from_database_error(IntegrityError("null value in column")) is None

@@ -377,3 +377,20 @@ def test_feed_url_is_shown_once_after_creating_it(client, doctor):
     assert first.context["feed_url"].startswith("http://testserver/scheduling/feed/")
     assert client.get(first.context["feed_url"]).status_code == 200
     assert client.get(reverse("scheduling:availability")).context["feed_url"] == ""
+
+
+def test_ho_chi_minh_city_patient_sees_new_york_hours_in_local_time_on_the_page(client, region_sg):
+    from zoneinfo import ZoneInfo
+
+    new_york, saigon = ZoneInfo("America/New_York"), ZoneInfo("Asia/Ho_Chi_Minh")
+    doctor = bookable_clinician(regions=[region_sg], time_zone="America/New_York", start=time(9), end=time(10))
+    patient = make_patient(region=region_sg, time_zone="Asia/Ho_Chi_Minh")
+    response = as_user(client, patient).get(reverse("scheduling:clinician_slots", args=[doctor.pk]), {"week": 1})
+    slots = [s for day in response.context["days"] for s in day["slots"]]
+    assert len(slots) == 7
+    html = response.content.decode()
+    for slot in slots:
+        assert slot["starts_at"].astimezone(new_york).strftime("%H:%M") == "09:00"
+        local = slot["starts_at"].astimezone(saigon)
+        assert local.strftime("%H:%M") in ("20:00", "21:00")  # EDT or EST
+        assert f'>{local:%H:%M}</a>' in html
