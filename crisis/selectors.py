@@ -127,5 +127,10 @@ def crisis_report(*, since: datetime | None = None) -> list[RegionReportRow]:
     return report
 
 
+def crisis_unacknowledged_count() -> int:
+    """For the clinic overview (a count, no identities)."""
+    return CrisisEvent.objects.filter(status__in=CrisisEvent.UNACKNOWLEDGED).count()
+
+
 def resources_for_admin_review() -> QuerySet[CrisisResource]:
     return CrisisResource.objects.select_related("region").order_by("region__code", "position")

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts.models import License, User
 from accounts.selectors import consent_is_current, patient_profile_for
+from crisis.selectors import crisis_unacknowledged_count
 from records.selectors import flagged_patients_for_clinician, measure_requests_due
 from scheduling.selectors import todays_appointments_for, upcoming_for_patient
 from sessions.chat_selectors import unread_count_for
@@ -59,5 +60,6 @@ def admin_home(request: HttpRequest) -> HttpResponse:
         ).select_related("clinician", "region"),
         "clinician_count": User.objects.filter(role=User.Role.CLINICIAN, is_active=True).count(),
         "patient_count": User.objects.filter(role=User.Role.PATIENT, is_active=True).count(),
+        "crisis_unacknowledged": crisis_unacknowledged_count(),
     }
     return render(request, "home/admin.html", context)

@@ -327,3 +327,11 @@ def test_alerts_endpoint_matrix(world, event, who, status, sees):
                      "url": f"/help/events/{event.pk}/", "source": "chat", "escalation": 0}]
         assert response.json() == {"alerts": expected if sees else []}
         assert world["patient"].email not in response.content.decode()
+
+
+def test_clinic_overview_counts_unacknowledged_alerts(world, event):
+    response = client_for(world["admin"]).get("/")
+    assert response.context["crisis_unacknowledged"] == 1
+    assert 'href="/help/report/"' in response.content.decode()
+    client_for(world["treating"]).post(f"/help/events/{event.pk}/acknowledge/")
+    assert client_for(world["admin"]).get("/").context["crisis_unacknowledged"] == 0
