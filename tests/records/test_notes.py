@@ -203,3 +203,16 @@ def test_new_note_page_creates_a_draft_for_an_appointment(client, cast):
     assert response["Location"] == f"/records/notes/{note.pk}/edit/"
     assert note.appointment == cast.appointment and note.kind == "medication_management"
     assert AuditEvent.objects.filter(action="create", object_type="note").count() == 1
+
+
+def test_admin_lists_record_metadata_for_clinic_admins_only(client, cast):
+    make_note(author=cast.treating, patient=cast.patient, sections=SOAP, signed=True)
+    client.force_login(cast.admin)
+    for model in ("clinicalnote", "auditevent", "questionnaireresponse", "patientflag",
+                  "breakglassgrant"):
+        response = client.get(f"/admin/records/{model}/")
+        assert response.status_code == 200, model
+        assert b"Sleeps badly" not in response.content
+    assert client.get("/admin/records/clinicalnote/add/").status_code == 403
+    client.force_login(cast.treating)
+    assert client.get("/admin/records/clinicalnote/").status_code in (302, 403)
