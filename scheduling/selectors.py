@@ -161,9 +161,9 @@ def free_slots_for(
     *, clinician: User, region: Region, start: datetime, end: datetime, now: datetime | None = None,
     exclude_appointment_id: int | None = None, ignore_notice: bool = False,
 ) -> list[Slot]:
-    """Free slots of one clinician for a patient in `region`, starting in [start, end)."""
+    """Free slots of one clinician for a patient in `region`, starting in [start, end).
+    Pass the clinician as `clinician_get_bookable` returns it (profile and settings joined)."""
     now = now or timezone.now()
-    clinician = clinician_get_bookable(clinician_id=clinician.pk)
     schedule = schedules_for(
         clinicians=[clinician], region=region, window_start=start, window_end=end,
         exclude_appointment_id=exclude_appointment_id,

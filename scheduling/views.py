@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import patient_with_consent
-from accounts.models import Language, User
+from accounts.models import Language, Region, User
 from accounts.permissions import role_required
 from accounts.selectors import regions_all
 
@@ -96,13 +96,11 @@ def _week_of(starts_at) -> int:
     return min(max((timezone.localtime(starts_at).date() - today).days // 7, 0), SLOT_WEEKS - 1)
 
 
-def _slot_page(request: HttpRequest, *, clinician: User, appointment: Appointment | None = None,
-               status: int = 200, error: str = "", week: int | None = None) -> HttpResponse:
+def _slot_page(request: HttpRequest, *, clinician: User, region: Region,
+               appointment: Appointment | None = None, status: int = 200, error: str = "",
+               week: int | None = None) -> HttpResponse:
     """One week of free slots (a page per week keeps the page light and the query cheap)."""
     now = timezone.now()
-    region = appointment.region if appointment else booking_region_for(patient=request.user)
-    if region is None:
-        raise Http404
     week = _week_param(request) if week is None else week
     first_day = timezone.localdate() + timedelta(days=7 * week)
     start, end = local_day_bounds(day=first_day, zone=timezone.get_current_timezone(), days=7)
@@ -150,44 +148,45 @@ def find(request: HttpRequest) -> HttpResponse:
 @role_required(User.Role.PATIENT)
 @require_GET
 def clinician_slots(request: HttpRequest, clinician_id: int) -> HttpResponse:
-    clinician = _licensed_clinician_or_404(request, clinician_id)
-    return _slot_page(request, clinician=clinician)
+    clinician, region = _licensed_clinician_or_404(request, clinician_id)
+    return _slot_page(request, clinician=clinician, region=region)
 
 
-def _licensed_clinician_or_404(request: HttpRequest, clinician_id: int) -> User:
-    """A bookable clinician holding a verified license for the patient's region (else 404)."""
+def _licensed_clinician_or_404(request: HttpRequest, clinician_id: int) -> tuple[User, Region]:
+    """A bookable clinician holding a verified license for the patient's region (else 404),
+    and that region."""
     clinician = clinician_get_bookable(clinician_id=clinician_id)
     region = booking_region_for(patient=request.user)
     if region is None or not clinician_is_licensed_in(clinician=clinician, region=region):
         raise Http404
-    return clinician
+    return clinician, region
 
 
 @patient_with_consent
 def book(request: HttpRequest, clinician_id: int) -> HttpResponse:
-    clinician = _licensed_clinician_or_404(request, clinician_id)
+    clinician, region = _licensed_clinician_or_404(request, clinician_id)
     form = SlotChoiceForm(request.POST if request.method == "POST" else request.GET)
     if not form.is_valid():
-        return _slot_page(request, clinician=clinician, status=400,
+        return _slot_page(request, clinician=clinician, region=region, status=400,
                           error=_("That time is not valid. Please choose a time from the list."))
     starts_at = form.cleaned_data["start"]
-    settings = scheduling_settings_for(clinician=clinician)
     if request.method == "POST":
         try:
             appointment = appointment_book(patient=request.user, clinician_id=clinician.pk,
-                                           starts_at=starts_at)
+                                           starts_at=starts_at, region=region)
         except SlotTaken as rejection:
-            return _slot_page(request, clinician=clinician, status=409, error=rejection.message,
+            return _slot_page(request, clinician=clinician, region=region, status=409, error=rejection.message,
                               week=_week_of(starts_at))
         except BookingRejected as rejection:
-            return _slot_page(request, clinician=clinician, status=400, error=rejection.message,
+            return _slot_page(request, clinician=clinician, region=region, status=400, error=rejection.message,
                               week=_week_of(starts_at))
         messages.success(request, _("Your appointment is booked."))
         return redirect("scheduling:appointment", appointment_id=appointment.pk)
+    settings = scheduling_settings_for(clinician=clinician)
     return render(request, "scheduling/book_confirm.html", {
         "clinician": clinician, "profile": clinician.clinician_profile,
         "starts_at": starts_at, "ends_at": starts_at + timedelta(minutes=settings.appointment_minutes),
-        "key": form.data.get("start"), "region": booking_region_for(patient=request.user),
+        "key": form.data.get("start"), "region": region,
         "cancel_window_hours": cancel_window_hours(),
     })
 
@@ -240,18 +239,18 @@ def reschedule(request: HttpRequest, appointment_id: int) -> HttpResponse:
     found = appointment_get_for_user(user=request.user, appointment_id=appointment_id)
     clinician = clinician_get_bookable(clinician_id=found.clinician_id)
     if request.method != "POST":
-        return _slot_page(request, clinician=clinician, appointment=found)
+        return _slot_page(request, clinician=clinician, region=found.region, appointment=found)
     form = SlotChoiceForm(request.POST)
     if not form.is_valid():
-        return _slot_page(request, clinician=clinician, appointment=found, status=400,
+        return _slot_page(request, clinician=clinician, region=found.region, appointment=found, status=400,
                           error=_("That time is not valid. Please choose a time from the list."))
     try:
         appointment_reschedule(appointment_id=found.pk, by=request.user, starts_at=form.cleaned_data["start"])
     except SlotTaken as rejection:
-        return _slot_page(request, clinician=clinician, appointment=found, status=409,
+        return _slot_page(request, clinician=clinician, region=found.region, appointment=found, status=409,
                           error=rejection.message, week=_week_of(form.cleaned_data["start"]))
     except BookingRejected as rejection:
-        return _slot_page(request, clinician=clinician, appointment=found, status=400,
+        return _slot_page(request, clinician=clinician, region=found.region, appointment=found, status=400,
                           error=rejection.message, week=_week_of(form.cleaned_data["start"]))
     messages.success(request, _("The appointment has been moved."))
     return redirect("scheduling:appointment", appointment_id=found.pk)
