@@ -173,3 +173,17 @@ class ThreadConsumer(ChatSocketMixin, AsyncWebsocketConsumer):
             await getattr(self, frame_type.handler)(frame)
         except FrameError as error:
             await self.chat_send_frame(error.as_frame())
+
+
+class CallChatMixin(ChatSocketMixin):
+    """For the call socket (`consumers.SignalingConsumer`): its chat is the thread of the call's
+    patient and clinician, found on the first chat frame. The host has already checked that
+    the user is a participant (`self.participant`)."""
+
+    async def chat_find_thread(self) -> Thread | None:
+        try:
+            return await in_pool(chat_services.thread_for_call)(
+                user=self.scope["user"], session_id=self.participant.session_id
+            )
+        except ThreadNotFound:
+            return None

@@ -18,6 +18,8 @@ from accounts.selectors import user_has_mfa
 from telepsych.common.groups import clinician_group, patient_group, session_group
 
 from . import services
+from .chat_consumers import CallChatMixin
+from .chat_frames import register_chat_frames
 from .selectors import SignalingDenied, signaling_participant, video_session_state
 from .signaling import FrameError, parse_frame
 
@@ -51,7 +53,11 @@ class TokenBucket:
         return False
 
 
-class SignalingConsumer(AsyncWebsocketConsumer):
+# In-call chat rides this socket: its frames join the dispatch table (handlers: CallChatMixin).
+register_chat_frames()
+
+
+class SignalingConsumer(CallChatMixin, AsyncWebsocketConsumer):
     """`/ws/sessions/<uuid>/`: one per open call page. Frames are dispatched by type through
     `signaling.FRAME_TYPES`; signaling frames are relayed to the other participant."""
 
