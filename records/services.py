@@ -21,7 +21,7 @@ from scheduling.selectors import clinician_treats_patient, treating_clinicians_f
 from telepsych.common.groups import clinician_group
 
 from . import measures
-from .audit import GENESIS_HASH, audit_hash
+from .audit import GENESIS_HASH, audit_chain_verify, audit_hash
 from .lock_objects import audit_chain_lock, note_lock
 from .models import (
     NOTE_SECTIONS,
@@ -77,6 +77,23 @@ def audit_read(*, actor: User, access, object_type: str, object_id, patient: Use
     return audit_log(actor=actor, action=AuditEvent.Action.VIEW, object_type=object_type,
                      object_id=object_id, patient=patient, ip=ip,
                      break_glass=access == Access.BREAK_GLASS)
+
+
+def audit_chain_check() -> bool:
+    """Verify the whole chain; on a break, log it and email the clinic admins (ids only)."""
+    report = audit_chain_verify()
+    if report.ok:
+        return True
+    event = report.broken_at
+    summary = (f"Audit chain broken at event id={event.pk} seq={event.seq}: {report.problem}. "
+               f"{report.checked} events before it verified. Run manage.py verify_audit.")
+    logger.error("records: %s", summary)
+    admins = list(User.objects.filter(role=User.Role.CLINIC_ADMIN, is_active=True)
+                  .values_list("email", flat=True))
+    if admins:
+        send_mail(subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}Audit trail integrity check failed",
+                  message=summary, from_email=None, recipient_list=admins)
+    return False
 
 
 # --- Notifications (after commit) -----------------------------------------------------------------

@@ -242,3 +242,22 @@ def test_questionnaire_write_and_its_audit_event_commit_together(cast, monkeypat
         questionnaire_submit(patient=cast.patient, instrument="gad7",
                              answers=QuestionnaireAnswers(answers=[0] * 7))
     assert cast.patient.questionnaire_responses.count() == 0
+
+
+def test_nightly_check_emails_clinic_admins_about_a_break(cast):
+    from django.core import mail
+
+    from records.schedules import BEAT_SCHEDULE
+    from records.tasks import verify_audit_chain
+
+    assert BEAT_SCHEDULE["records-verify-audit-chain"]["task"] == "records.verify_audit_chain"
+    events = _chain(3, cast.patient)
+    mail.outbox.clear()
+    assert verify_audit_chain.delay().get() is True
+    assert mail.outbox == []
+    with _guard_lifted() as cursor:
+        cursor.execute("UPDATE records_auditevent SET ip = '10.0.0.9' WHERE id = %s", [events[1].pk])
+    assert verify_audit_chain.delay().get() is False
+    (message,) = mail.outbox
+    assert message.to == [cast.admin.email]
+    assert f"broken at event id={events[1].pk} seq={events[1].seq}" in message.body
