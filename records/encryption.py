@@ -24,6 +24,7 @@ import functools
 import json
 import logging
 import os
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -123,7 +124,13 @@ def _development_keyring_value() -> str:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return path.read_text().strip()
+        # Another process may have created the file a moment ago and still be writing it.
+        for _attempt in range(50):
+            value = path.read_text().strip()
+            if value:
+                return value
+            time.sleep(0.02)
+        return value
     with os.fdopen(fd, "w") as handle:
         handle.write(new_master_key_entry("dev1") + "\n")
     logger.warning(
