@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from crisis.services import crisis_event_raise
 from scheduling.models import Appointment
 from scheduling.selectors import clinician_treats_patient, treating_clinicians_for
 from telepsych.common.groups import clinician_group
@@ -216,17 +217,6 @@ class QuestionnaireAnswers:
     comment: str = ""
 
 
-def _raise_crisis_event(*, patient: User, detail: str) -> None:
-    """PHQ-9 item 9: the crisis app raises the event inside our transaction."""
-    try:
-        from crisis.services import crisis_event_raise
-    except ImportError:
-        logger.warning("records: crisis.services.crisis_event_raise is not available yet; "
-                       "the patient is flagged on the caseload only")
-        return
-    crisis_event_raise(patient=patient, source="questionnaire", detail=detail)
-
-
 def questionnaire_submit(*, patient: User, instrument: str, answers: QuestionnaireAnswers,
                          request: MeasureRequest | None = None, ip: str | None = None,
                          submitted_at: datetime | None = None) -> QuestionnaireResponse:
@@ -260,10 +250,9 @@ def questionnaire_submit(*, patient: User, instrument: str, answers: Questionnai
             PatientFlag.objects.create(patient=patient, kind=PatientFlag.Kind.SELF_HARM_ITEM,
                                        response=response)
             value = answers.answers[measures.SELF_HARM_ITEM_INDEX]
-            _raise_crisis_event(
-                patient=patient,
-                detail=f"PHQ-9 item 9 = {value}",
-            )
+            # The crisis app raises the event and its alerts inside this transaction.
+            crisis_event_raise(patient=patient, source="questionnaire",
+                               detail=f"PHQ-9 item 9 = {value}")
         audit_log(actor=patient, action=AuditEvent.Action.CREATE, object_type="questionnaire",
                   object_id=response.pk, patient=patient, ip=ip)
     return response
