@@ -34,6 +34,12 @@ CLOSE_ENDED = 4000
 _LOCAL_ROOMS: dict[str, set["SignalingConsumer"]] = defaultdict(set)
 
 
+def in_thread(func):
+    """Database work in the executor's threads, in parallel, rather than Channels' one shared
+    thread: a burst of connects (a clinic at 9:00) is then not served one at a time."""
+    return database_sync_to_async(func, thread_sensitive=False)
+
+
 class TokenBucket:
     """`rate` frames a second on average, bursts of up to `burst`."""
 
@@ -64,40 +70,46 @@ class SignalingConsumer(CallChatMixin, AsyncWebsocketConsumer):
     participant = None
 
     async def connect(self):
+        # Accept at once and check afterwards: the check waits for the database, and daphne
+        # drops handshakes slower than its connect timeout. Frames wait until connect returns.
+        await self.accept()
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_NOT_SIGNED_IN)
+            return
         session_id = self.scope["url_route"]["kwargs"]["session_id"]
+        self.group = session_group(session_id)
+        # Into the group before reading the state, so an admission in between is not missed.
+        await self.channel_layer.group_add(self.group, self.channel_name)
         try:
-            self.participant = await database_sync_to_async(signaling_participant)(
-                user=self.scope.get("user"), session_id=session_id
-            )
+            participant, state = await in_thread(self.join_session)(user, session_id)
         except SignalingDenied as denied:
-            await self.accept()
+            await self.channel_layer.group_discard(self.group, self.channel_name)
             await self.close(code=denied.code)
             return
-        self.role = self.participant.role
-        self.group = session_group(self.participant.session_id)
-        self.live = self.participant.state == "live"
+        self.participant = participant
+        self.role = participant.role
+        self.live = state == "live"
         self.bucket = TokenBucket(rate=settings.TELEPSYCH_SIGNAL_RATE_PER_SECOND,
                                   burst=settings.TELEPSYCH_SIGNAL_BURST)
         self.refused = 0
         self.audio_only = False
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.accept()
         _LOCAL_ROOMS[self.group].add(self)
-        user = self.scope["user"]
-        if self.role == "patient":
-            session = await database_sync_to_async(services.video_session_patient_arrived)(
-                session_id=self.participant.session_id, patient=user,
-                channel_name=self.channel_name,
-            )
-            state = session.state
-        else:
-            await database_sync_to_async(services.session_event_record)(
-                session_id=self.participant.session_id, user=user, kind="joined"
-            )
-            state = self.participant.state
         await self.send(text_data=json.dumps({"type": "session", "state": state,
                                               "role": self.role}))
         await self.relay({"type": "peer", "status": "joined", "role": self.role})
+
+    def join_session(self, user, session_id) -> tuple:
+        """Access check and the join record in one trip to the database."""
+        participant = signaling_participant(user=user, session_id=session_id)
+        if participant.role == "patient":
+            session = services.video_session_patient_arrived(
+                session_id=participant.session_id, patient=user, channel_name=self.channel_name
+            )
+            return participant, session.state
+        services.session_event_record(session_id=participant.session_id, user=user,
+                                      kind="joined")
+        return participant, participant.state
 
     async def disconnect(self, code):
         if self.participant is None:
@@ -109,7 +121,7 @@ class SignalingConsumer(CallChatMixin, AsyncWebsocketConsumer):
                 del _LOCAL_ROOMS[self.group]
         await self.relay({"type": "peer", "status": "left", "role": self.role})
         await self.channel_layer.group_discard(self.group, self.channel_name)
-        await database_sync_to_async(services.video_session_participant_left)(
+        await in_thread(services.video_session_participant_left)(
             session_id=self.participant.session_id, user=self.scope["user"],
             channel_name=self.channel_name,
         )
@@ -140,7 +152,7 @@ class SignalingConsumer(CallChatMixin, AsyncWebsocketConsumer):
 
     async def require_live(self) -> None:
         if not self.live:
-            state = await database_sync_to_async(video_session_state)(
+            state = await in_thread(video_session_state)(
                 session_id=self.participant.session_id
             )
             self.live = state == "live"
@@ -154,7 +166,7 @@ class SignalingConsumer(CallChatMixin, AsyncWebsocketConsumer):
     async def handle_state(self, frame: dict) -> None:
         await self.require_live()
         if frame["audio_only"] and not self.audio_only:
-            await database_sync_to_async(services.session_audio_only_record)(
+            await in_thread(services.session_audio_only_record)(
                 session_id=self.participant.session_id, user=self.scope["user"]
             )
         self.audio_only = frame["audio_only"]
