@@ -91,3 +91,42 @@ def test_messages_page_works_without_javascript(live_daphne, new_context):
     assert bodies(page) == ["Sent as a plain form"]
     page.reload()  # a reload after the redirect does not post again
     assert Message.objects.filter(thread=thread).count() == 1
+
+
+def test_chat_during_a_call_both_ways_and_after_the_patients_reload(live_daphne, new_context):
+    """The video issue's call, with the chat beside the video on the call's own socket."""
+    from tests.e2e.test_video_call import (
+        patient_confirms_location_and_waits,
+        wait_connected,
+    )
+    from tests.e2e.test_video_call import people as call_people
+
+    patient, clinician, appointment = call_people()
+    patient.patient_profile.preferred_language = "en"
+    patient.patient_profile.save(update_fields=["preferred_language"])
+    doctor = new_context().new_page()
+    staff_sign_in(doctor, live_daphne.url, clinician.email)
+    lan = new_context().new_page()
+    sign_in(lan, live_daphne.url, patient.email, PASSWORD)
+    patient_confirms_location_and_waits(lan, live_daphne.url, appointment)
+    doctor.get_by_role("button", name=f"Admit {patient.get_full_name()}").click()
+    doctor.wait_for_url(f"{live_daphne.url}/visits/{appointment.pk}/")
+    wait_connected(lan)
+    wait_connected(doctor)
+
+    for page in (lan, doctor):
+        page.locator("#chat-status").filter(has_text="Connected").wait_for()
+    write(lan, "The sound keeps cutting out")
+    doctor.locator("#chat-log .chat-theirs").filter(has_text="The sound keeps cutting out").wait_for()
+    write(doctor, "Try audio only: press A")
+    lan.locator("#chat-log .chat-theirs").filter(has_text="Try audio only").wait_for()
+    lan.locator("#chat-log .chat-mine[data-seq='1']").wait_for()
+
+    lan.reload()
+    wait_connected(lan)
+    lan.locator("#chat-log .chat-theirs").filter(has_text="Try audio only").wait_for()
+    assert bodies(lan) == ["The sound keeps cutting out", "Try audio only: press A"]
+    # The in-call chat is the messages thread: the same two messages, stored once each.
+    assert list(Message.objects.order_by("seq").values_list("seq", "sender_id")) == [
+        (1, patient.pk), (2, clinician.pk)]
+    assert "Traceback" not in live_daphne.log()
