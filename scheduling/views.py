@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.decorators import patient_with_consent
 from accounts.models import Language, Region, User
@@ -163,6 +163,7 @@ def _licensed_clinician_or_404(request: HttpRequest, clinician_id: int) -> tuple
 
 
 @patient_with_consent
+@require_http_methods(["GET", "POST"])
 def book(request: HttpRequest, clinician_id: int) -> HttpResponse:
     clinician, region = _licensed_clinician_or_404(request, clinician_id)
     form = SlotChoiceForm(request.POST if request.method == "POST" else request.GET)
@@ -235,6 +236,7 @@ def cancel(request: HttpRequest, appointment_id: int) -> HttpResponse:
     return redirect("scheduling:appointment", appointment_id=found.pk)
 
 
+@require_http_methods(["GET", "POST"])
 def reschedule(request: HttpRequest, appointment_id: int) -> HttpResponse:
     found = appointment_get_for_user(user=request.user, appointment_id=appointment_id)
     clinician = clinician_get_bookable(clinician_id=found.clinician_id)
