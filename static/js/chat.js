@@ -233,7 +233,8 @@ if (root) {
 
   function onSocketOpen() {
     attempt = 0;
-    statusLine.textContent = labels.connected;
+    // On the call page the call's own status line already says so.
+    statusLine.textContent = onCallSocket ? "" : labels.connected;
     sync();
     for (const clientId of pending.keys()) sendPending(clientId);
   }
