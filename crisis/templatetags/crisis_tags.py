@@ -21,13 +21,20 @@ def crisis_page_alerts(context) -> dict:
     if user.role == User.Role.PATIENT:
         event = selectors.crisis_event_open_for_patient(patient=user)
         match = getattr(request, "resolver_match", None)
-        if match is not None and match.view_name == "crisis:help":
+        on_help_page = match is not None and match.view_name == "crisis:help"
+        if on_help_page:
             event = None  # the help page already shows everything the panel would
+        result["on_help_page"] = on_help_page
         region = selectors.region_now_for(patient=user) if event else None
         result.update(role="patient", event=event, region=region,
                       resources=selectors.resources_for_region(region=region))
     elif user.is_staff_role:
-        result.update(role="staff", events=list(selectors.crisis_events_needing_attention(user=user)))
+        events = list(selectors.crisis_events_needing_attention(user=user))
+        match = getattr(request, "resolver_match", None)
+        if match is not None and match.view_name == "crisis:event":
+            # That event's own page has the full acknowledgement form.
+            events = [e for e in events if e.pk != match.kwargs.get("event_id")]
+        result.update(role="staff", events=events)
     return result
 
 

@@ -3,7 +3,8 @@
 const live = document.getElementById("crisis-live");
 
 function showPanel(html) {
-  if (!live || !html) return;
+  // "Get help now" already shows every number: no second copy on top of it.
+  if (!live || !html || "onHelpPage" in live.dataset) return;
   live.innerHTML = html;
   live.hidden = false;
   const heading = live.querySelector("#crisis-panel-heading");

@@ -12,6 +12,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from accounts.models import ClinicianProfile
 from crisis.models import CrisisEvent, Notification
 from crisis.services import crisis_event_raise
 from tests.crisis.factories import link_care
@@ -76,6 +77,7 @@ def test_event_raised_while_broker_and_worker_are_down_is_emailed_exactly_once(
     patient = make_patient(region=region)
     clinician = make_clinician(regions=[region])
     link_care(patient=patient, clinician=clinician)
+    ClinicianProfile.objects.filter(user=clinician).update(languages=["en"])
 
     started = time.monotonic()
     event = crisis_event_raise(patient=patient, source="panic_button")

@@ -49,7 +49,7 @@ def test_raise_writes_event_signal_and_outbox_rows(care, django_capture_on_commi
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == [clinician.email]
-    assert message.subject == "A patient needs attention"
+    assert message.subject == "Một bệnh nhân cần được quan tâm"  # the clinician reads vi first
     assert f"/help/events/{event.pk}/" in message.body
     # No PHI in the email: neither the patient's name, email nor region.
     for secret in (patient.first_name, patient.last_name, patient.email, "Ho Chi Minh"):
@@ -190,3 +190,15 @@ def test_event_time_fields_are_aware_utc(care):
     patient, _ = care
     event = crisis_event_raise(patient=patient, source="chat")
     assert timezone.is_aware(event.raised_at)
+
+
+def test_email_in_the_clinicians_first_language(care, django_capture_on_commit_callbacks):
+    from accounts.models import ClinicianProfile
+
+    patient, clinician = care
+    ClinicianProfile.objects.filter(user=clinician).update(languages=["en", "vi"])
+    with django_capture_on_commit_callbacks(execute=True):
+        crisis_event_raise(patient=patient, source="chat")
+    (message,) = mail.outbox
+    assert message.subject == "A patient needs attention"
+    assert message.body.startswith("A patient needs attention now. Please sign in")

@@ -335,3 +335,22 @@ def test_clinic_overview_counts_unacknowledged_alerts(world, event):
     assert 'href="/help/report/"' in response.content.decode()
     client_for(world["treating"]).post(f"/help/events/{event.pk}/acknowledge/")
     assert client_for(world["admin"]).get("/").context["crisis_unacknowledged"] == 0
+
+
+def test_report_shows_durations_in_whole_seconds(world):
+    from datetime import timedelta
+
+    from crisis.services import crisis_event_acknowledge
+
+    event = crisis_event_raise(patient=world["patient"], source="chat")
+    crisis_event_acknowledge(event_id=event.pk, by=world["admin"],
+                             now=event.raised_at + timedelta(minutes=3, seconds=7, microseconds=5))
+    html = client_for(world["admin"]).get("/help/report/").content.decode()
+    assert '<td class="median-ack">0:03:07</td>' in html
+
+
+def test_event_page_does_not_repeat_its_own_alert_banner(world, event):
+    other = crisis_event_raise(patient=world["other_patient"], source="panic_button")
+    html = client_for(world["admin"]).get(f"/help/events/{event.pk}/").content.decode()
+    assert f'data-event-id="{event.pk}"' not in html
+    assert f'data-event-id="{other.pk}"' in html
