@@ -145,6 +145,7 @@ function onPeer(frame) {
   } else if (!call.live) {
     const presence = byId("patient-presence");
     if (presence) presence.textContent = joined ? labels.patientWaiting : labels.patientNotHere;
+    setStatus(joined ? labels.patientWaiting : labels.waitingPatient);
   }
   if (call.live && !joined) setStatus(labels.peerLeft);
 }
