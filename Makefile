@@ -23,8 +23,8 @@ run: venv
 # Browser tests run in their own pytest process (Playwright's event loop and pytest-asyncio
 # do not share one process well; see ../shared/TESTING.md).
 test: venv
-	$(PY) -m pytest -rs -q tests --ignore=tests/e2e
-	DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest -rs -q tests/e2e
+	$(PY) -m pytest -rs -q --durations=12 tests --ignore=tests/e2e
+	DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest -rs -q --durations=12 tests/e2e
 
 lint: venv
 	$(VENV)/bin/ruff check .

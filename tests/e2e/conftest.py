@@ -146,6 +146,6 @@ def sign_in(page, base_url: str, email_address: str, password: str, totp_secret:
     page.locator("#id_password").fill(password)
     page.get_by_role("button", name="Sign In").click()
     if totp_secret:
-        page.get_by_label("Authenticator code").fill(current_totp_code(totp_secret))
+        page.locator("input[name=code]").fill(current_totp_code(totp_secret))
         page.get_by_role("button", name="Sign In").click()
     page.wait_for_url(base_url + "/")
