@@ -378,12 +378,11 @@ def browser_calls(host: str, calls: list[dict]) -> list[float]:
                                       "url": base}])
                 pages[role] = context.new_page()
             pages["patient"].goto(f"{base}/visits/{call['appointment']}/")
-            pages["patient"].wait_for_function(
-                "() => window.telepsychCall && window.telepsychCall.ws"
-                " && window.telepsychCall.ws.readyState === 1")
+            waiting = "() => window.telepsychCall?.serverState === 'waiting'"
+            pages["patient"].wait_for_function(waiting)
             doctor = pages["clinician"]
             doctor.goto(f"{base}/visits/{call['appointment']}/")
-            doctor.locator("#patient-presence").get_by_text("The patient is waiting.").wait_for()
+            doctor.wait_for_function(waiting)
             started = time.time() * 1000
             doctor.locator("#admit-button").click()
             ends = []

@@ -23,6 +23,7 @@ const call = {
   makingOffer: false,
   ignoreOffer: false,
   live: config.state === "live",
+  serverState: null,
   ended: false,
   left: false,
   audioOnly: sessionStorage.getItem(AUDIO_ONLY_KEY) === "1",
@@ -131,10 +132,19 @@ async function handleFrame(frame) {
 }
 
 async function onSessionState(state) {
+  call.serverState = state;
   if (state === "ended") return showEnded();
   if (state === "live") return startCall();
   call.live = false;
-  setStatus(config.role === "patient" ? labels.waiting : labels.waitingPatient);
+  if (config.role === "patient") {
+    setStatus(labels.waiting);
+  } else {
+    // "waiting" means the patient's page is open in the waiting room right now.
+    const waiting = state === "waiting";
+    setStatus(waiting ? labels.patientWaiting : labels.waitingPatient);
+    const presence = byId("patient-presence");
+    if (presence) presence.textContent = waiting ? labels.patientWaiting : labels.patientNotHere;
+  }
 }
 
 function onPeer(frame) {
