@@ -365,6 +365,13 @@ def admin_appointment_counts(*, viewer: User) -> dict[str, dict[str, int]]:
     return dict(counts)
 
 
+def clinicians_for_admin(*, viewer: User) -> QuerySet[User]:
+    if not (viewer.is_authenticated and viewer.is_clinic_admin):
+        raise Http404
+    return User.objects.filter(role=User.Role.CLINICIAN).select_related("clinician_profile").order_by(
+        "last_name", "first_name", "pk")
+
+
 def license_flags_open(*, viewer: User) -> QuerySet[LicenseFlag]:
     if not (viewer.is_authenticated and viewer.is_clinic_admin):
         raise Http404

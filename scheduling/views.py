@@ -43,6 +43,7 @@ from .selectors import (
     clinician_get_bookable,
     clinician_is_licensed_in,
     clinician_time_zone,
+    clinicians_for_admin,
     feed_appointments_for,
     free_slots_for,
     join_window_is_open,
@@ -459,4 +460,5 @@ def admin_appointments_view(request: HttpRequest) -> HttpResponse:
         "statuses": statuses,
         "table": table,
         "flags": license_flags_open(viewer=request.user),
+        "clinicians": clinicians_for_admin(viewer=request.user),
     })

@@ -160,3 +160,17 @@ def test_beat_schedule_is_defined_in_code():
 
     app.finalize()
     assert "scheduling-send-due-reminders" in app.conf.beat_schedule
+
+
+def test_clinician_cancelling_emails_the_patient_without_phi(booked, django_capture_on_commit_callbacks):
+    from scheduling.services import appointment_cancel
+
+    with django_capture_on_commit_callbacks(execute=True):
+        appointment_cancel(appointment_id=booked.pk, by=booked.clinician, reason="Family emergency",
+                           now=booked.starts_at - timedelta(hours=2))
+    (message,) = mail.outbox
+    assert message.to == [booked.patient.email]
+    assert "Lan" in message.body
+    assert f"/scheduling/appointments/{booked.pk}/" in message.body
+    for phi in ("Family emergency", booked.patient.last_name, booked.clinician.clinician_profile.display_name):
+        assert phi not in message.body and phi not in message.subject

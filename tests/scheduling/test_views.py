@@ -317,6 +317,8 @@ def test_admin_sees_appointments_by_region_and_status(client, booked, people, re
     assert list(response.context["appointments"]) == [booked]
     row = next(r for r in response.context["table"] if r["region"] == region_sg)
     assert row["cells"] == [1, 0, 0, 0]
+    assert booked.clinician in list(response.context["clinicians"])
+    assert reverse("scheduling:caseload_for", args=[booked.clinician.pk]).encode() in response.content
     empty = client.get(reverse("scheduling:admin_appointments"), {"status": "cancelled"})
     assert list(empty.context["appointments"]) == []
 
