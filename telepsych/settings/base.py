@@ -102,10 +102,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_str("REDIS_URL")
 REDIS_MAX_CONNECTIONS = env_int("TELEPSYCH_REDIS_MAX_CONNECTIONS", 1000)
 if REDIS_URL:
+    # Pub/sub layer (video issue): measured ~2x the default RedisChannelLayer's rate without its
+    # silent drops past per-channel `capacity`; it publishes over one connection per process
+    # (under a lock) plus one subscriber connection, so the pool size only bounds a surprise.
+    # Peers of one call in the same process skip the layer (TELEPSYCH_SIGNAL_FAST_PATH).
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [{"address": REDIS_URL}]},
+            "CONFIG": {"hosts": [{"address": REDIS_URL,
+                                  "max_connections": REDIS_MAX_CONNECTIONS}]},
         }
     }
     CACHES = {
