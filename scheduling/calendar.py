@@ -21,6 +21,7 @@ def _calendar(name: str) -> Calendar:
 
 
 def _event(appointment: Appointment, *, summary: str) -> Event:
+    """SEQUENCE counts reschedules, so calendar apps replace the old time instead of keeping it."""
     event = Event()
     host = getattr(settings, "TELEPSYCH_SITE_URL", "telepsych").split("//")[-1].split("/")[0]
     event.add("uid", f"appointment-{appointment.pk}@{host}")
@@ -28,6 +29,7 @@ def _event(appointment: Appointment, *, summary: str) -> Event:
     event.add("dtstart", appointment.starts_at)
     event.add("dtend", appointment.ends_at)
     event.add("summary", summary)
+    event.add("sequence", getattr(appointment, "revision", 0))
     event.add("status", "CANCELLED" if appointment.status == Appointment.Status.CANCELLED else "CONFIRMED")
     return event
 

@@ -380,6 +380,9 @@ def license_flags_open(*, viewer: User) -> QuerySet[LicenseFlag]:
     ).select_related("appointment__clinician__clinician_profile", "appointment__region")
 
 
+_REVISION = Count("changes", filter=Q(changes__kind=AppointmentChange.Kind.RESCHEDULED))
+
+
 # --- Calendar feed -------------------------------------------------------------------------------
 
 def feed_token_hash(token: str) -> str:
@@ -400,4 +403,9 @@ def feed_appointments_for(*, clinician: User, now: datetime | None = None) -> Qu
     return Appointment.objects.filter(
         clinician=clinician, status=Appointment.Status.BOOKED,
         ends_at__gte=now - timedelta(days=30), starts_at__lte=now + timedelta(days=366),
-    ).order_by("starts_at")
+    ).annotate(revision=_REVISION).order_by("starts_at")
+
+
+def appointment_revision(*, appointment: Appointment) -> int:
+    """How many times it was rescheduled (the iCalendar SEQUENCE)."""
+    return appointment.changes.filter(kind=AppointmentChange.Kind.RESCHEDULED).count()

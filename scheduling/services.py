@@ -460,33 +460,43 @@ def reminder_send(*, appointment_id: int, kind: str, now: datetime | None = None
 def license_expiry_check(*, now: datetime | None = None) -> list[LicenseFlag]:
     """Flag booked future appointments that fall on a day the clinician holds no verified license
     for the appointment's region. Flags are shown to clinic admins; the clinician gets one email
-    per flag. Idempotent: an appointment is flagged once."""
+    per flag. Idempotent: a second run changes nothing. A renewed license resolves the flag; a
+    license that lapses again reopens it (and tells the clinician again). Returns the flags
+    raised or reopened by this run."""
+    from .tasks import notify_clinician_of_license_flag
+
     now = now or timezone.now()
     future = list(
         Appointment.objects.filter(status=Appointment.Status.BOOKED, starts_at__gt=now)
-        .select_related("region").exclude(license_flag__isnull=False)
+        .select_related("region", "license_flag")
     )
     licenses: dict[tuple[int, int], list[tuple]] = {}
     for row in License.objects.filter(
         clinician_id__in={a.clinician_id for a in future}, status=License.Status.VERIFIED
     ).values_list("clinician_id", "region_id", "valid_from", "valid_until"):
         licenses.setdefault((row[0], row[1]), []).append((row[2], row[3]))
-    created = []
+    raised = []
     for appointment in future:
         day = appointment.starts_at.astimezone(ZoneInfo(appointment.region.time_zone)).date()
         ranges = licenses.get((appointment.clinician_id, appointment.region_id), [])
-        if any(first <= day <= last for first, last in ranges):
+        licensed = any(first <= day <= last for first, last in ranges)
+        flag = getattr(appointment, "license_flag", None)
+        if licensed:
+            if flag is not None and flag.resolved_at is None:
+                LicenseFlag.objects.filter(pk=flag.pk, resolved_at__isnull=True).update(resolved_at=now)
             continue
         with transaction.atomic():
-            flag, was_created = LicenseFlag.objects.get_or_create(
+            flag, was_created = LicenseFlag.objects.select_for_update().get_or_create(
                 appointment=appointment, defaults={"flagged_at": now}
             )
-        if was_created:
-            created.append(flag)
-            from .tasks import notify_clinician_of_license_flag
-
+            if not was_created and flag.resolved_at is None:
+                continue
+            if not was_created:
+                flag.flagged_at, flag.resolved_at, flag.clinician_notified_at = now, None, None
+                flag.save(update_fields=["flagged_at", "resolved_at", "clinician_notified_at"])
+            raised.append(flag)
             notify_clinician_of_license_flag.delay_on_commit(flag.pk)
-    return created
+    return raised
 
 
 def license_flag_notify_clinician(*, flag_id: int, now: datetime | None = None) -> bool:

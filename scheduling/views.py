@@ -33,6 +33,7 @@ from .selectors import (
     agenda_for,
     appointment_get_for_user,
     appointment_history,
+    appointment_revision,
     appointments_for_patient,
     availability_for,
     booking_region_for,
@@ -277,6 +278,7 @@ def no_show(request: HttpRequest, appointment_id: int) -> HttpResponse:
 @require_GET
 def appointment_ics(request: HttpRequest, appointment_id: int) -> HttpResponse:
     found = appointment_get_for_user(user=request.user, appointment_id=appointment_id)
+    found.revision = appointment_revision(appointment=found)
     link = request.build_absolute_uri(reverse("scheduling:appointment", args=[found.pk]))
     response = HttpResponse(ics.appointment_calendar(appointment=found, link=link),
                             content_type="text/calendar; charset=utf-8")

@@ -174,3 +174,20 @@ def test_clinician_cancelling_emails_the_patient_without_phi(booked, django_capt
     assert f"/scheduling/appointments/{booked.pk}/" in message.body
     for phi in ("Family emergency", booked.patient.last_name, booked.clinician.clinician_profile.display_name):
         assert phi not in message.body and phi not in message.subject
+
+
+def test_renewed_license_resolves_the_flag_and_a_new_lapse_reopens_it(db, region_sg, consent_document):
+    from accounts.models import License
+
+    doctor = bookable_clinician(regions=[region_sg], valid_until=date(2026, 3, 12))
+    appointment = make_appointment(patient=make_patient(region=region_sg), clinician=doctor,
+                                   region=region_sg, starts_at=at(HCM, 2026, 3, 13, 9))
+    assert len(license_expiry_check(now=NOW)) == 1
+    License.objects.filter(clinician=doctor).update(valid_until=date(2026, 12, 31))
+    assert license_expiry_check(now=NOW) == []
+    assert LicenseFlag.objects.get(appointment=appointment).resolved_at == NOW
+    License.objects.filter(clinician=doctor).update(status=License.Status.REVOKED)
+    later = NOW + timedelta(days=1)
+    (reopened,) = license_expiry_check(now=later)
+    assert (reopened.appointment_id, reopened.flagged_at, reopened.resolved_at) == (appointment.pk, later, None)
+    assert LicenseFlag.objects.count() == 1

@@ -333,6 +333,7 @@ def test_slot_pages_are_one_week_each_and_bad_weeks_are_clamped(client, patient,
 
 
 def test_patient_reschedules_from_the_page(client, booked, patient, doctor, region_sg, settings):
+    """Also: the .ics keeps its UID and raises SEQUENCE, so calendars move the event."""
     settings.TELEPSYCH_CANCEL_WINDOW_HOURS = 1  # the first slot may start within 24 hours
     new = first_slots(doctor, region_sg, 3)[-1]
     response = as_user(client, patient).post(reverse("scheduling:reschedule", args=[booked.pk]),
@@ -342,6 +343,9 @@ def test_patient_reschedules_from_the_page(client, booked, patient, doctor, regi
     assert booked.starts_at == new.starts_at
     page = client.get(reverse("scheduling:appointment", args=[booked.pk]))
     assert [c.kind for c in page.context["history"]] == ["booked", "rescheduled"]
+    (event,) = Calendar.from_ical(client.get(reverse("scheduling:ics", args=[booked.pk])).content).walk("VEVENT")
+    assert (str(event["uid"]).split("@")[0], event["sequence"], event.decoded("dtstart")) == (
+        f"appointment-{booked.pk}", 1, new.starts_at)
 
 
 def test_clinician_marks_a_started_appointment_as_no_show(client, patient, doctor, region_sg):
