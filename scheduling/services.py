@@ -208,6 +208,8 @@ def _rejection_from_database_error(error: Exception) -> BookingRejected | None:
     cause = getattr(error, "__cause__", None)
     if getattr(cause, "sqlstate", None) == DEADLOCK_DETECTED:
         return SlotTaken()
+    if "database is locked" in str(error):  # SQLite: the write lock wait timed out under load
+        return BookingRejected(_("We could not book that time just now. Please try again."), "busy")
     return None
 
 

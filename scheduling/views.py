@@ -181,7 +181,8 @@ def book(request: HttpRequest, clinician_id: int) -> HttpResponse:
             return _slot_page(request, clinician=clinician, region=region, status=409, error=rejection.message,
                               week=_week_of(starts_at))
         except BookingRejected as rejection:
-            return _slot_page(request, clinician=clinician, region=region, status=400, error=rejection.message,
+            return _slot_page(request, clinician=clinician, region=region, error=rejection.message,
+                              status=503 if rejection.code == "busy" else 400,
                               week=_week_of(starts_at))
         messages.success(request, _("Your appointment is booked."))
         return redirect("scheduling:appointment", appointment_id=appointment.pk)

@@ -246,5 +246,6 @@ def test_database_errors_from_racing_inserts_mean_slot_taken():
     assert isinstance(_rejection_from_database_error(clinician_clash), SlotTaken)
     patient_clash = IntegrityError('violates exclusion constraint "appointment_no_patient_overlap"')
     assert _rejection_from_database_error(patient_clash).code == "patient_busy"
+    assert _rejection_from_database_error(OperationalError("database is locked")).code == "busy"
     assert _rejection_from_database_error(OperationalError("server closed the connection")) is None
     assert _rejection_from_database_error(IntegrityError("null value in column")) is None
