@@ -48,7 +48,7 @@ def thread_get_for_user(*, user: User, thread_id: int) -> Thread:
     if user is None or not user.is_authenticated or not user.is_active:
         raise ThreadNotFound
     thread = (
-        Thread.objects.select_related("patient", "clinician__clinician_profile")
+        Thread.objects.select_related("patient__patient_profile", "clinician__clinician_profile")
         .filter(pk=thread_id)
         .filter(Q(patient=user, patient__role=User.Role.PATIENT)
                 | Q(clinician=user, clinician__role=User.Role.CLINICIAN))

@@ -7,17 +7,20 @@ the crisis hook; the broadcast and the unread notification go out after commit. 
 the same client id returns the stored message instead of writing a second one.
 """
 
+import asyncio
 import contextlib
 import logging
 import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Q, Value
@@ -43,7 +46,6 @@ from .chat_selectors import (
     message_view,
     person_name,
     thread_get_for_user,
-    unread_count_for,
 )
 
 logger = logging.getLogger(__name__)
@@ -121,13 +123,25 @@ def _rate_take(*, user_id: int) -> bool:
     now = time.time()
     bucket = int(now // window)
     key = f"chat:rate:{user_id}:{bucket}"
-    previous = cache.get(f"chat:rate:{user_id}:{bucket - 1}", 0)
-    cache.add(key, 0, timeout=window * 2 + 1)
-    try:
-        current = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=window * 2 + 1)
-        current = 1
+    previous_key = f"chat:rate:{user_id}:{bucket - 1}"
+    ttl = window * 2 + 1
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        # One round trip: count, expire, and read the previous window together.
+        pipe = backend._cache.get_client(write=True).pipeline(transaction=False)
+        pipe.incr(backend.make_and_validate_key(key))
+        pipe.expire(backend.make_and_validate_key(key), ttl, nx=True)
+        pipe.get(backend.make_and_validate_key(previous_key))
+        current, _expiry, previous = pipe.execute()
+        previous = int(previous or 0)
+    else:
+        previous = cache.get(previous_key, 0)
+        cache.add(key, 0, timeout=ttl)
+        try:
+            current = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, timeout=ttl)
+            current = 1
     weight = 1 - (now % window) / window
     if previous * weight + current > limit:
         with contextlib.suppress(ValueError):
@@ -162,7 +176,8 @@ def _existing(*, thread: Thread, sender: User, client_id: str) -> SendResult | N
 def _risk_check(*, patient: User, body: str) -> None:
     """The crisis hook: a risk phrase in a patient's message raises a crisis event in the
     transaction that stores the message (both commit, or neither)."""
-    _zone, language = user_preferences(user=patient)
+    profile = getattr(patient, "patient_profile", None)  # fetched with the thread
+    language = profile.preferred_language if profile is not None else ""
     match = detect_risk(text=body, language=language or None)
     if match is not None:
         crisis_event_raise(patient=patient, source="chat", rule=match)
@@ -177,10 +192,11 @@ def message_send(*, thread: Thread, sender: User, client_id: str, body: str) -> 
     body = _clean(client_id=client_id, body=body)
     try:
         with transaction.atomic():
-            locked = thread_lock(thread_id=thread.pk)
-            existing = _existing(thread=thread, sender=sender, client_id=client_id)
-            if existing is not None:
-                return existing  # a resend: no new message, and it does not count as one
+            locked = thread_lock(thread_id=thread.pk, sender_id=sender.pk, client_id=client_id)
+            if locked.existing_message_id is not None:
+                # A resend: no new message, and it does not count against the rate limit.
+                stored = Message.objects.get(pk=locked.existing_message_id)
+                return SendResult(message=message_view(stored, thread), duplicate=True)
             if not clinician_treats_patient(clinician=thread.clinician, patient=thread.patient):
                 raise ChatError("not_allowed", _("This conversation is closed: there is no "
                                                  "appointment between you any more."))
@@ -198,13 +214,15 @@ def message_send(*, thread: Thread, sender: User, client_id: str, body: str) -> 
                 last_seq=seq, last_message_at=now, **{read_field: seq}
             )
             if role == "patient":
-                _risk_check(patient=sender, body=body)
+                _risk_check(patient=thread.patient, body=body)
             view = MessageView(seq=seq, client_id=client_id, sender_role=role,
                                sender_name=message_view_name(thread, role), body=body,
                                sent_at=now)
             recipient = thread.clinician if role == "patient" else thread.patient
+            recipient_read = getattr(locked, f"{thread.role_of(recipient.pk)}_read_seq")
             transaction.on_commit(lambda: _after_send(thread=thread, view=view,
-                                                      recipient=recipient))
+                                                      recipient=recipient,
+                                                      unread=seq - recipient_read))
     except IntegrityError:
         # The same client id won a race on another connection: answer with its message.
         existing = _existing(thread=thread, sender=sender, client_id=client_id)
@@ -234,9 +252,10 @@ def thread_mark_read(*, thread: Thread, user: User, seq: int) -> int | None:
         ).update(**{field: Least(Value(seq), F("last_seq"))})
         if not moved:
             return None
-        new_seq = Thread.objects.filter(pk=thread.pk).values_list(field, flat=True).get()
+        new_seq, last_seq = Thread.objects.filter(pk=thread.pk).values_list(
+            field, "last_seq").get()
         transaction.on_commit(lambda: _after_read(thread=thread, role=role, seq=new_seq,
-                                                  reader=user))
+                                                  last_seq=last_seq, reader=user))
     setattr(thread, field, new_seq)
     return new_seq
 
@@ -244,8 +263,17 @@ def thread_mark_read(*, thread: Thread, user: User, seq: int) -> int | None:
 # --- After commit --------------------------------------------------------------------------------
 
 def _group_send(group: str, message: dict) -> None:
+    """Publish after commit. Inside daphne (a worker thread of the server's event loop) the
+    publish is handed to that loop without waiting, so the worker is free for the next write;
+    elsewhere (tests, Celery, commands) it is sent before returning. Either way the message is
+    already stored: a lost publish is recovered by the client's replay."""
     layer = get_channel_layer()
     if layer is None:
+        return
+    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    if loop is not None and loop.is_running():
+        future = asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop)
+        future.add_done_callback(partial(_log_failed_publish, group))
         return
     try:
         async_to_sync(layer.group_send)(group, message)
@@ -253,25 +281,32 @@ def _group_send(group: str, message: dict) -> None:
         logger.warning("chat: broadcast to %s failed", group, exc_info=True)
 
 
-def _notify_unread(*, user: User) -> None:
+def _log_failed_publish(group: str, future) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        logger.warning("chat: broadcast to %s failed: %r", group, future.exception())
+
+
+def _notify_unread(*, user: User, thread_id: int, unread: int) -> None:
+    """`chat.unread` on the person's notify socket: how many messages of this thread they
+    have not read (known from the locked row, so no query)."""
     group = patient_group(user.pk) if user.role == User.Role.PATIENT else clinician_group(user.pk)
     _group_send(group, {"type": "notify.event", "event": {
-        "kind": "chat.unread", "unread": unread_count_for(user=user),
+        "kind": "chat.unread", "thread_id": thread_id, "unread": unread,
     }})
 
 
-def _after_send(*, thread: Thread, view: MessageView, recipient: User) -> None:
+def _after_send(*, thread: Thread, view: MessageView, recipient: User, unread: int) -> None:
     _group_send(thread_group(thread.pk), {"type": "chat.event", "frame": {
         "type": "chat.message", "thread_id": thread.pk, "message": view.as_frame(),
     }})
-    _notify_unread(user=recipient)
+    _notify_unread(user=recipient, thread_id=thread.pk, unread=unread)
 
 
-def _after_read(*, thread: Thread, role: str, seq: int, reader: User) -> None:
+def _after_read(*, thread: Thread, role: str, seq: int, last_seq: int, reader: User) -> None:
     _group_send(thread_group(thread.pk), {"type": "chat.event", "frame": {
         "type": "chat.receipt", "thread_id": thread.pk, "reader": role, "seq": seq,
     }})
-    _notify_unread(user=reader)
+    _notify_unread(user=reader, thread_id=thread.pk, unread=last_seq - seq)
 
 
 def typing_event(*, thread: Thread, user: User, sender_channel: str) -> dict:

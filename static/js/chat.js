@@ -189,7 +189,9 @@ if (root) {
         break;
       case "chat.ack": {
         if (frame.seq > lastSeq) {
-          sync(); // the broadcast was lost or is late: fetch it
+          // The broadcast usually follows the ack; if it was lost, fetch it.
+          const seq = frame.seq;
+          setTimeout(() => { if (lastSeq < seq) sync(); }, 1500);
         } else if (pending.has(frame.client_id)) {
           // Already shown (stored before a reload): drop the pending copy.
           pending.get(frame.client_id).element.remove();

@@ -217,3 +217,25 @@ async def test_patient_risk_message_raises_crisis_event(cast):
     event = await sync_to_async(CrisisEvent.objects.get)(patient=cast.patient)
     assert event.source == "chat"
     await patient.disconnect()
+
+
+async def test_unread_count_reaches_the_notify_socket(cast):
+    notify = WebsocketCommunicator(ROUTER, "/ws/patient/")
+    notify.scope["user"] = cast.patient
+    assert (await notify.connect())[0]
+    clinician = await opened(cast.thread, cast.clinician)
+    for i in range(2):
+        await clinician.send_json_to({"type": "chat.send", "client_id": f"unread-{i:04d}",
+                                      "body": f"note {i}"})
+        await next_of(clinician, "chat.ack")
+    first = await notify.receive_json_from(timeout=3)
+    second = await notify.receive_json_from(timeout=3)
+    assert [first, second] == [
+        {"kind": "chat.unread", "thread_id": cast.thread.pk, "unread": 1},
+        {"kind": "chat.unread", "thread_id": cast.thread.pk, "unread": 2}]
+    patient = await opened(cast.thread, cast.patient)
+    await patient.send_json_to({"type": "chat.read", "seq": 2})
+    assert await notify.receive_json_from(timeout=3) == {
+        "kind": "chat.unread", "thread_id": cast.thread.pk, "unread": 0}
+    for comm in (notify, clinician, patient):
+        await comm.disconnect()
