@@ -32,8 +32,6 @@ from .slots import (
     next_free_slot,
 )
 
-# The video room opens this long before the start (sessions owns the room; lists show the link).
-JOIN_OPENS_BEFORE = timedelta(minutes=15)
 DEFAULTS = SchedulingSettings()  # unsaved: the defaults for a clinician who never saved settings
 
 
@@ -249,11 +247,21 @@ def all_free_slots_in_region(*, region: Region, now: datetime, weeks: int = 8) -
 
 # --- Appointments -------------------------------------------------------------------------------
 
+def _join_opens_before() -> timedelta:
+    return timedelta(minutes=getattr(settings, "TELEPSYCH_JOIN_OPENS_MINUTES_BEFORE", 15))
+
+
+def _join_closes_after() -> timedelta:
+    return timedelta(minutes=getattr(settings, "TELEPSYCH_JOIN_CLOSES_MINUTES_AFTER", 30))
+
+
 def join_window_is_open(*, appointment: Appointment, now: datetime | None = None) -> bool:
+    """Whether lists show the Join link: the same window the video room enforces (the sessions
+    app owns the room; both read TELEPSYCH_JOIN_OPENS_MINUTES_BEFORE / _CLOSES_MINUTES_AFTER)."""
     now = now or timezone.now()
     return (
         appointment.status == Appointment.Status.BOOKED
-        and appointment.starts_at - JOIN_OPENS_BEFORE <= now < appointment.ends_at
+        and appointment.starts_at - _join_opens_before() <= now < appointment.ends_at + _join_closes_after()
     )
 
 
@@ -263,9 +271,11 @@ def appointments_for_patient(*, patient: User, now: datetime | None = None) -> t
     base = Appointment.objects.filter(patient=patient).select_related(
         "clinician__clinician_profile", "region"
     )
-    upcoming = list(base.filter(ends_at__gt=now, status=Appointment.Status.BOOKED).order_by("starts_at"))
+    # A booked visit stays "upcoming" while its room can still be joined.
+    still_open = now - _join_closes_after()
+    upcoming = list(base.filter(ends_at__gt=still_open, status=Appointment.Status.BOOKED).order_by("starts_at"))
     past = list(
-        base.filter(Q(ends_at__lte=now) | ~Q(status=Appointment.Status.BOOKED)).order_by("-starts_at")[:50]
+        base.filter(Q(ends_at__lte=still_open) | ~Q(status=Appointment.Status.BOOKED)).order_by("-starts_at")[:50]
     )
     for appointment in upcoming:
         appointment.join_open = join_window_is_open(appointment=appointment, now=now)

@@ -400,3 +400,18 @@ def test_ho_chi_minh_city_patient_sees_new_york_hours_in_local_time_on_the_page(
         local = slot["starts_at"].astimezone(saigon)
         assert local.strftime("%H:%M") in ("20:00", "21:00")  # EDT or EST
         assert f'>{local:%H:%M}</a>' in html
+
+
+@pytest.mark.parametrize(("minutes_from_start", "shown"), [(-16, False), (-15, True), (0, True), (79, True), (80, False)])
+def test_join_link_follows_the_video_rooms_window(patient, doctor, region_sg, settings, minutes_from_start, shown):
+    """Open from 15 minutes before the start until 30 minutes after the 50-minute visit ends."""
+    from scheduling.selectors import appointments_for_patient
+
+    settings.TELEPSYCH_JOIN_OPENS_MINUTES_BEFORE, settings.TELEPSYCH_JOIN_CLOSES_MINUTES_AFTER = 15, 30
+    appointment = make_appointment(patient=patient, clinician=doctor, region=region_sg,
+                                   starts_at=timezone.now() + timedelta(days=1))
+    upcoming, past = appointments_for_patient(
+        patient=patient, now=appointment.starts_at + timedelta(minutes=minutes_from_start))
+    assert [a.join_open for a in upcoming if a.pk == appointment.pk] == ([True] if shown else
+                                                                          ([] if minutes_from_start > 0 else [False]))
+    assert (appointment.pk in [a.pk for a in past]) == (minutes_from_start >= 80)
