@@ -88,6 +88,9 @@ def test_two_browsers_wait_admit_connect_reload_and_end(live_daphne, new_context
     doctor.locator("#waiting-empty").wait_for()
 
     lan = new_context().new_page()
+    script_errors: list[str] = []
+    for page in (doctor, lan):
+        page.on("pageerror", lambda error: script_errors.append(str(error)))
     sign_in(lan, live_daphne.url, patient.email, PASSWORD)
     patient_confirms_location_and_waits(lan, live_daphne.url, appointment)
 
@@ -135,6 +138,7 @@ def test_two_browsers_wait_admit_connect_reload_and_end(live_daphne, new_context
                           .values_list("kind", flat=True))
     assert patient_events[:1] == ["joined"]
     assert "reconnected" in patient_events
+    assert script_errors == []
 
 
 def test_two_waiting_patients_both_show_for_the_clinician(live_daphne, new_context):
@@ -181,3 +185,37 @@ def test_signaling_crosses_two_daphne_processes_sharing_redis(transactional_db, 
     finally:
         stop_daphne(server_a)
         stop_daphne(server_b)
+
+
+NO_CAMERA = """(() => {
+  const original = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = (constraints) => constraints && constraints.video
+    ? Promise.reject(new DOMException("Requested device not found", "NotFoundError"))
+    : original(constraints);
+})();"""
+
+
+def test_a_patient_without_a_camera_falls_back_to_audio_only(live_daphne, new_context):
+    patient, clinician, appointment = people()
+    doctor = new_context().new_page()
+    staff_sign_in(doctor, live_daphne.url, clinician.email)
+    context = new_context()
+    context.add_init_script(NO_CAMERA)
+    lan = context.new_page()
+    sign_in(lan, live_daphne.url, patient.email, PASSWORD)
+    lan.goto(f"{live_daphne.url}/visits/{appointment.pk}/")
+    lan.locator("#media-help-missing").wait_for()  # told, and offered voice only
+    assert lan.locator("#audio-only").is_checked()
+    patient_confirms_location_and_waits(lan, live_daphne.url, appointment)
+    admit_button(doctor, appointment).click()
+    doctor.wait_for_url(f"{live_daphne.url}/visits/{appointment.pk}/")
+
+    # The patient still sees and hears the clinician; the clinician is told video is off.
+    wait_connected(lan)
+    doctor.wait_for_function(
+        "() => window.telepsychCall?.pc?.connectionState === 'connected'")
+    assert lan.evaluate("() => window.telepsychCall.audioOnly") is True
+    doctor.locator("#remote-caption").wait_for()
+    session = VideoSession.objects.get(appointment=appointment)
+    assert SessionEvent.objects.filter(session=session, user=patient, kind="audio_only").count() == 1
+    assert lan.locator("#toggle-audio-only").get_attribute("aria-pressed") == "true"
