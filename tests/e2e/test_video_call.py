@@ -119,12 +119,26 @@ def test_two_browsers_wait_admit_connect_reload_and_end(live_daphne, new_context
     session.refresh_from_db()
     assert session.state == VideoSession.State.LIVE
 
+    # The signaling socket drops: it reconnects by itself and the media never stopped.
+    lan.evaluate("() => { window.droppedSocket = window.telepsychCall.ws; "
+                 "window.droppedSocket.close(); }")
+    lan.wait_for_function("() => window.telepsychCall.ws !== window.droppedSocket"
+                          " && window.telepsychCall.ws.readyState === 1")
+    wait_connected(lan)
+
     # The patient reloads: the call comes back with nobody clicking anything.
     old_doctor_pc = pc_identity(doctor)
     lan.reload()
     wait_connected(lan)
     wait_connected(doctor)
     assert pc_identity(doctor) != old_doctor_pc
+
+    # The patient leaves, then comes back through "Rejoin".
+    lan.locator("#hang-up").click()
+    lan.locator("#left-panel").wait_for()
+    lan.locator("#left-panel a").click()
+    wait_connected(lan)
+    wait_connected(doctor)
 
     doctor.locator("#end-visit").click()
     doctor.wait_for_url(f"{live_daphne.url}/")
