@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from accounts.models import License, Region, User
 from accounts.selectors import consent_is_current, license_is_valid, patient_profile_for
 
-from .lock_objects import lock_people
+from .lock_objects import lock_clinician, lock_for_booking
 from .models import (
     Appointment,
     AppointmentChange,
@@ -86,7 +86,7 @@ def availability_rule_create(*, clinician: User, weekday: int, start_time: time,
     if end_time <= start_time:
         raise ValidationError(_("The end time must be after the start time."))
     with transaction.atomic():
-        lock_people(user_ids=[clinician.pk])
+        lock_clinician(clinician_id=clinician.pk)
         clash = AvailabilityRule.objects.filter(
             clinician=clinician, weekday=weekday, start_time__lt=end_time, end_time__gt=start_time
         ).first()
@@ -230,7 +230,7 @@ def appointment_book(
     clinician = clinician_get_bookable(clinician_id=clinician_id)
     try:
         with transaction.atomic():
-            lock_people(user_ids=[clinician.pk, patient.pk])
+            lock_for_booking(clinician_id=clinician.pk, patient_id=patient.pk)
             slot = _require_slot(clinician=clinician, region=region, starts_at=starts_at, now=now)
             if _patient_is_busy(patient_id=patient.pk, starts_at=slot.starts_at, ends_at=slot.ends_at):
                 raise BookingRejected(_("You already have an appointment at that time."), "patient_busy")
@@ -255,7 +255,7 @@ def _locked_appointment(*, appointment_id: int, by: User) -> Appointment:
     found = Appointment.objects.filter(pk=appointment_id).values_list("patient_id", "clinician_id").first()
     if found is None or by.pk not in found:
         raise PermissionDenied
-    lock_people(user_ids=list(found))
+    lock_for_booking(clinician_id=found[1], patient_id=found[0])
     return Appointment.objects.select_for_update().select_related("patient", "region").get(pk=appointment_id)
 
 
