@@ -7,6 +7,7 @@ import statistics
 from datetime import timedelta
 from email.header import decode_header, make_header
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -383,9 +384,11 @@ def test_a_push_missed_while_offline_is_shown_after_reconnecting(live_daphne, ne
     page = new_context().new_page()
     sign_in(page, live_daphne.url, patient.email, PASSWORD)
     page.wait_for_function(NOTIFY_OPEN)
-    # Raised from this process, outside the server: with the in-memory layer its push cannot
-    # reach the page, like a push lost while the phone was offline.
-    crisis_event_raise(patient=patient, source="questionnaire", detail="PHQ-9 item 9 = 3")
+    # The push is lost (as while a phone is offline): nothing is sent after commit.
+    with mock.patch("crisis.services._after_commit"):
+        crisis_event_raise(patient=patient, source="questionnaire", detail="PHQ-9 item 9 = 3")
+    page.wait_for_timeout(300)
+    assert page.locator("#crisis-panel").count() == 0
     # The socket drops and comes back (network change).
     page.evaluate("() => window.telepsychNotify.close()")
     # notify.js reconnects by itself (backoff); the page script then asks for the panel.
