@@ -50,9 +50,15 @@ def pytest_runtest_setup(item):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
-    """Rate limits and cached flags live in the cache (Redis in CI): start each test clean."""
+def _fresh_cache_language_and_zone():
+    """Start each test clean: rate limits live in the cache (Redis in CI), and a request that
+    activated a patient's language or zone leaves it active on the test's thread."""
     from django.core.cache import cache
+    from django.utils import timezone, translation
 
     cache.clear()
+    translation.activate(settings.LANGUAGE_CODE)
+    timezone.deactivate()
     yield
+    translation.activate(settings.LANGUAGE_CODE)
+    timezone.deactivate()

@@ -85,7 +85,15 @@ TEMPLATES = [
 # --- Database --------------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # daphne runs sync views in worker threads, so persistent connections pile up; Django's
+        # advice for ASGI is psycopg's pool instead (CONN_MAX_AGE must then be 0).
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": env_int("TELEPSYCH_DB_POOL_SIZE", 20),
+            "timeout": 10,
+        }
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -254,13 +262,6 @@ CONTENT_SECURITY_POLICY = {
         "object-src": [NONE],
     }
 }
-
-# --- Scheduling (scheduling issue) ----------------------------------------------------------------
-# Patients may cancel or reschedule online up to this many hours before the start.
-TELEPSYCH_CANCEL_WINDOW_HOURS = env_int("TELEPSYCH_CANCEL_WINDOW_HOURS", 24)
-# Reminder emails this many hours before each appointment (comma-separated).
-TELEPSYCH_REMINDER_HOURS = [float(h) for h in env_list("TELEPSYCH_REMINDER_HOURS", ["24", "1"])]
-# Links in reminder emails use TELEPSYCH_SITE_URL (defined with the crisis settings below).
 
 # --- Scheduling (scheduling issue) ----------------------------------------------------------------
 # Patients may cancel or reschedule online up to this many hours before the start.

@@ -19,7 +19,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # One file per pytest process, so parallel runs on one machine never share it.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 else:
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # No pool in tests: pooled connections would keep the test database open at teardown.
+    DATABASES["default"].get("OPTIONS", {}).pop("pool", None)
 # A server process started by the browser tests opens the test database the suite created.
 if os.environ.get("TELEPSYCH_TEST_DATABASE_NAME"):
     DATABASES["default"]["NAME"] = os.environ["TELEPSYCH_TEST_DATABASE_NAME"]

@@ -39,13 +39,15 @@ def test_patient_signs_up_verifies_email_accepts_consent_and_reaches_home(
     page.goto(link)
     page.get_by_role("button", name="Confirm").click()
 
-    # Signed in by the confirmation; home asks for consent before anything can be booked.
+    # Signed in by the confirmation, the pages now speak Lan's language (Vietnamese), and home
+    # asks for consent before anything can be booked.
     page.wait_for_url(live_daphne.url + "/")
-    page.get_by_role("link", name="Read the consent").click()
-    page.get_by_label("I have read and accept this telehealth consent.").check()
-    page.get_by_role("button", name="Accept and continue").click()
+    assert page.locator("html").get_attribute("lang") == "vi"
+    page.get_by_role("link", name="Đọc bản đồng ý").click()
+    page.get_by_label("Tôi đã đọc và đồng ý với bản đồng ý khám từ xa này.").check()
+    page.get_by_role("button", name="Đồng ý và tiếp tục").click()
     page.wait_for_url(live_daphne.url + "/")
-    assert page.get_by_role("heading", name="Hello, Lan").is_visible()
-    assert page.get_by_role("link", name="Read the consent").count() == 0
+    assert page.get_by_role("heading", name="Xin chào, Lan").is_visible()
+    assert page.get_by_role("link", name="Đọc bản đồng ý").count() == 0
     assert ConsentAcceptance.objects.filter(patient=user, document=document).count() == 1
-    assert page.get_by_role("link", name="Get help now").is_visible()
+    assert page.get_by_role("link", name="Nhận trợ giúp ngay").is_visible()
