@@ -166,8 +166,8 @@ class Result:
         return (f"{label:<34} p50 {pct(50):8.1f} ms   p99 {pct(99):8.1f} ms   "
                 f"{self.delivered / self.duration if self.duration else 0:8.0f} msg/s   "
                 f"errors {errors} (handshakes {self.handshake_errors}, error frames "
-                f"{self.error_frames}); not delivered within {GRACE_SECONDS} s after the run: "
-                f"{late} of {self.sent}")
+                f"{self.error_frames}); still queued, unacknowledged, {GRACE_SECONDS} s after the "
+                f"run: {late} of {self.sent}")
 
 
 async def _open(url: str, headers: dict, gate: asyncio.Semaphore, expect_ready: bool):

@@ -9,10 +9,12 @@ membership itself and closes with 4401 / 4403.
 """
 
 import json
+import time
 from functools import partial
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from telepsych.common.groups import thread_group
 
@@ -32,6 +34,7 @@ from .signaling import FrameError
 
 CLOSE_NOT_SIGNED_IN = 4401
 CLOSE_FORBIDDEN = 4403
+CLOSE_FLOOD = 4429
 MAX_FRAME_BYTES = 64 * 1024
 
 # Chat writes run in the worker pool, not channels' single database thread: one slow or locked
@@ -136,6 +139,26 @@ class ChatSocketMixin:
             return
 
 
+class FrameBudget:
+    """Per-socket flood guard (the call socket's limits): `rate` frames a second, bursts of
+    `burst`. The per-person message rate limit is separate (chat_services)."""
+
+    def __init__(self, *, rate: float, burst: int):
+        self.rate = rate
+        self.burst = burst
+        self.tokens = float(burst)
+        self.updated = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
 class ThreadConsumer(ChatSocketMixin, AsyncWebsocketConsumer):
     """`/ws/messages/<thread_id>/`: the messaging page's socket, for the thread's two people."""
 
@@ -152,6 +175,9 @@ class ThreadConsumer(ChatSocketMixin, AsyncWebsocketConsumer):
             await self.close(code=denied.code)
             return
         self.allowed = True
+        self.budget = FrameBudget(rate=settings.TELEPSYCH_SIGNAL_RATE_PER_SECOND,
+                                  burst=settings.TELEPSYCH_SIGNAL_BURST)
+        self.refused = 0
         await self.chat_attach(thread)
         await self.chat_send_frame({"type": "chat.ready", "thread_id": thread.pk,
                                     "role": thread.role_of(user.pk),
@@ -168,6 +194,15 @@ class ThreadConsumer(ChatSocketMixin, AsyncWebsocketConsumer):
     async def receive(self, text_data=None, bytes_data=None):
         if not self.allowed:
             return
+        if not self.budget.take():
+            self.refused += 1
+            if self.refused == 1:
+                await self.chat_send_frame(FrameError("rate_limited",
+                                                      "Too many frames; slow down.").as_frame())
+            if self.refused >= settings.TELEPSYCH_SIGNAL_FLOOD_CLOSE_AFTER:
+                await self.close(code=CLOSE_FLOOD)
+            return
+        self.refused = 0
         try:
             frame, frame_type = parse_chat_frame(text_data, max_bytes=MAX_FRAME_BYTES)
             await getattr(self, frame_type.handler)(frame)

@@ -239,3 +239,17 @@ async def test_unread_count_reaches_the_notify_socket(cast):
         "kind": "chat.unread", "thread_id": cast.thread.pk, "unread": 0}
     for comm in (notify, clinician, patient):
         await comm.disconnect()
+
+
+async def test_a_flood_of_frames_is_refused_then_closed(cast):
+    with override_settings(TELEPSYCH_SIGNAL_RATE_PER_SECOND=1, TELEPSYCH_SIGNAL_BURST=3,
+                           TELEPSYCH_SIGNAL_FLOOD_CLOSE_AFTER=5):
+        patient = await opened(cast.thread, cast.patient)
+        for _ in range(3):
+            await patient.send_json_to({"type": "chat.sync", "after": 0})
+            await next_of(patient, "chat.history")
+        for _ in range(5):
+            await patient.send_json_to({"type": "chat.sync", "after": 0})
+        assert (await next_of(patient, "error"))["code"] == "rate_limited"
+        assert await patient.receive_output(timeout=3) == {"type": "websocket.close",
+                                                           "code": 4429}
