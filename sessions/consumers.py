@@ -27,6 +27,7 @@ CLOSE_NOT_SIGNED_IN = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_FLOOD = 4429
 CLOSE_ENDED = 4000
+CLOSE_REPLACED = 4409  # the same person opened the call in another tab or device
 
 # Same-process fast path: the call sockets of each room open in this process. When the other
 # participant is here too, a frame goes straight to its socket instead of through the channel
@@ -68,6 +69,7 @@ class SignalingConsumer(CallChatMixin, AsyncWebsocketConsumer):
     `signaling.FRAME_TYPES`; signaling frames are relayed to the other participant."""
 
     participant = None
+    was_replaced = False
 
     async def connect(self):
         # Accept at once and check afterwards: the check waits for the database, and daphne
@@ -94,6 +96,12 @@ class SignalingConsumer(CallChatMixin, AsyncWebsocketConsumer):
                                   burst=settings.TELEPSYCH_SIGNAL_BURST)
         self.refused = 0
         self.audio_only = False
+        # One socket per participant: the newest page wins, older ones (another tab) close.
+        for other in [c for c in _LOCAL_ROOMS.get(self.group, ()) if c.role == self.role]:
+            await other.replaced()
+        await self.channel_layer.group_send(
+            self.group, {"type": "signal.takeover", "sender": self.channel_name,
+                         "role": self.role})
         _LOCAL_ROOMS[self.group].add(self)
         await self.send(text_data=json.dumps({"type": "session", "state": state,
                                               "role": self.role}))
@@ -119,7 +127,8 @@ class SignalingConsumer(CallChatMixin, AsyncWebsocketConsumer):
             room.discard(self)
             if not room:
                 del _LOCAL_ROOMS[self.group]
-        await self.relay({"type": "peer", "status": "left", "role": self.role})
+        if not self.was_replaced:  # a newer page of the same person is still in the call
+            await self.relay({"type": "peer", "status": "left", "role": self.role})
         await self.channel_layer.group_discard(self.group, self.channel_name)
         await in_thread(services.video_session_participant_left)(
             session_id=self.participant.session_id, user=self.scope["user"],
@@ -200,6 +209,19 @@ class SignalingConsumer(CallChatMixin, AsyncWebsocketConsumer):
         if event["sender"] == self.channel_name or event["role"] == self.role:
             return
         await self.deliver(event["text"])
+
+    async def signal_takeover(self, event: dict) -> None:
+        if event["sender"] != self.channel_name and event["role"] == self.role:
+            await self.replaced()
+
+    async def replaced(self) -> None:
+        if self.participant is None or self.was_replaced:
+            return
+        self.was_replaced = True
+        room = _LOCAL_ROOMS.get(self.group)
+        if room is not None:
+            room.discard(self)  # frames for this role now go to the newer socket only
+        await self.close(code=CLOSE_REPLACED)
 
     async def session_state(self, event: dict) -> None:
         """Pushed by services after commit: admitted (live) or ended."""

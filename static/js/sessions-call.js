@@ -78,6 +78,15 @@ function connectSocket() {
       setStatus(labels.denied);
       return;
     }
+    if (event.code === 4409) {
+      // The call was opened in another tab or device: that page has it now.
+      call.left = true;
+      dropPeerConnection();
+      for (const track of call.localStream?.getTracks() || []) track.stop();
+      byId("call-stage").hidden = true;
+      setStatus(labels.replaced);
+      return;
+    }
     if (call.live) setStatus(labels.reconnecting);
     const delay = Math.min(10000, 400 * 2 ** attempt) * (0.5 + Math.random() / 2);
     attempt += 1;

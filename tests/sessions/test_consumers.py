@@ -434,3 +434,26 @@ async def test_notify_socket_forwards_events_for_its_person_only():
     await theirs.disconnect()
 
 
+
+
+async def test_a_second_page_of_the_same_person_takes_over_the_call(room):
+    session, patient, clinician = room
+    clinician_comm = await joined(session, clinician)
+    first_tab = await joined(session, patient)
+    second_tab = await joined(session, patient)
+    while True:
+        output = await first_tab.receive_output(timeout=3)
+        if output["type"] == "websocket.close":
+            assert output["code"] == 4409
+            break
+    await first_tab.disconnect()
+    await second_tab.send_json_to(OFFER)
+    assert await next_signal(clinician_comm) == OFFER
+    answer = {"type": "answer", "sdp": "v=0\r\n", "pc": "pcB1"}
+    await clinician_comm.send_json_to(answer)
+    assert await next_signal(second_tab) == answer
+    # The clinician was never told the patient left: the patient did not.
+    frames = await drain(clinician_comm)
+    assert {"type": "peer", "status": "left", "role": "patient"} not in frames
+    await second_tab.disconnect()
+    await clinician_comm.disconnect()
