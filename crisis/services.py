@@ -165,7 +165,9 @@ def _kick_drain_task() -> None:
     from .tasks import crisis_outbox_drain
 
     try:
-        crisis_outbox_drain.delay()
+        # No publish retries: with the broker down, fail fast (the patient's request is
+        # waiting); the rows are already stored and beat drains them when the broker is back.
+        crisis_outbox_drain.apply_async(retry=False)
     except Exception:  # noqa: BLE001 - broker down: beat drains the rows when it is back
         logger.warning("crisis: could not queue the outbox drain; beat will deliver later")
 

@@ -81,7 +81,8 @@ def test_event_raised_while_broker_and_worker_are_down_is_emailed_exactly_once(
 
     started = time.monotonic()
     event = crisis_event_raise(patient=patient, source="panic_button")
-    assert time.monotonic() - started < 10  # a dead broker never blocks the patient for long
+    print(f"\n[outbox] raise with the broker down took {time.monotonic() - started:.2f} s")
+    assert time.monotonic() - started < 3  # a dead broker never blocks the patient for long
     assert CrisisEvent.objects.get().pk == event.pk
     email_row = Notification.objects.get(channel="email")
     assert email_row.sent_at is None  # nothing delivered it: no broker, no worker
