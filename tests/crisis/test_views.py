@@ -354,3 +354,9 @@ def test_event_page_does_not_repeat_its_own_alert_banner(world, event):
     html = client_for(world["admin"]).get(f"/help/events/{event.pk}/").content.decode()
     assert f'data-event-id="{event.pk}"' not in html
     assert f'data-event-id="{other.pk}"' in html
+
+
+def test_help_page_is_cheap(world, django_assert_max_num_queries):
+    """Fast: a visitor's page costs the region, its resources and the chooser's list."""
+    with django_assert_max_num_queries(3):
+        assert client_for(None).get("/help/", {"region": "VN-SG"}).status_code == 200
