@@ -360,3 +360,22 @@ def test_help_page_is_cheap(world, django_assert_max_num_queries):
     """Fast: a visitor's page costs the region, its resources and the chooser's list."""
     with django_assert_max_num_queries(3):
         assert client_for(None).get("/help/", {"region": "VN-SG"}).status_code == 200
+
+
+def test_on_call_clinician_may_open_the_event_once_alerted(world, event):
+    from datetime import timedelta
+
+    from crisis.services import crisis_escalations_run
+    from tests.crisis.factories import set_on_call
+
+    on_call = world["unrelated"]
+    set_on_call(on_call)
+    assert client_for(on_call).get(f"/help/events/{event.pk}/").status_code == 404
+    crisis_escalations_run(now=event.raised_at + timedelta(minutes=5))
+    response = client_for(on_call).get(f"/help/events/{event.pk}/")
+    assert response.status_code == 200
+    assert f'data-event-id="{event.pk}"' in client_for(on_call).get("/").content.decode()
+    client_for(on_call).post(f"/help/events/{event.pk}/acknowledge/", {"note": "Called 115."})
+    event.refresh_from_db()
+    assert (event.status, event.acknowledged_by, event.escalation_count) == (
+        "acknowledged", on_call, 1)
