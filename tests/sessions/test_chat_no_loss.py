@@ -194,3 +194,46 @@ def test_two_thousand_messages_no_loss_no_duplicates(tmp_path):
             assert client.history == {row.seq: row.client_id for row in rows}
         thread.refresh_from_db()
         assert thread.last_seq == 2 * PER_SENDER
+
+
+def test_chat_crosses_two_daphne_processes(tmp_path):
+    """The patient on one server process, the clinician on another: each message reaches the
+    other side live through the Redis layer, in order."""
+    import json
+
+    thread = make_thread()
+    cookies = {user.pk: session_cookie(user) for user in (thread.patient, thread.clinician)}
+    first = start_daphne(tmp_path, "chat-a")
+    second = start_daphne(tmp_path, "chat-b")
+
+    async def talk() -> list[int]:
+        async def open_on(server, user):
+            host = server.url.removeprefix("http://")
+            ws = await websockets.connect(
+                f"ws://{host}/ws/messages/{thread.pk}/",
+                additional_headers={"Cookie": cookies[user.pk], "Origin": server.url})
+            assert json.loads(await ws.recv())["type"] == "chat.ready"
+            return ws
+
+        patient = await open_on(first, thread.patient)
+        clinician = await open_on(second, thread.clinician)
+        seen = []
+        for i in range(20):
+            await patient.send(json.dumps({"type": "chat.send", "client_id": f"cross-{i:04d}",
+                                           "body": f"across {i}"}))
+            while True:
+                frame = json.loads(await asyncio.wait_for(clinician.recv(), timeout=10))
+                if frame["type"] == "chat.message":
+                    seen.append(frame["message"]["seq"])
+                    break
+        await patient.close()
+        await clinician.close()
+        return seen
+
+    try:
+        seen = asyncio.run(talk())
+    finally:
+        stop_daphne(first)
+        stop_daphne(second)
+    assert seen == list(range(1, 21))
+    assert Message.objects.filter(thread=thread).count() == 20
