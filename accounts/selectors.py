@@ -3,6 +3,7 @@
 from datetime import date
 
 from allauth.mfa.models import Authenticator
+from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -67,13 +68,18 @@ def patient_profile_for(*, user: User) -> PatientProfile | None:
 
 
 def user_preferences(*, user: User) -> tuple[str, str]:
-    """(time zone, language) a signed-in user sees pages in, from their profile; "" if unset."""
+    """(time zone, language) a signed-in user sees pages in: their profile's, else the clinic's
+    zone (clinic admins have no profile); language "" means the browser's choice."""
     if user.role == User.Role.PATIENT:
         row = PatientProfile.objects.filter(user=user).values_list(
             "time_zone", "preferred_language").first()
-        return row or ("", "")
-    zone = ClinicianProfile.objects.filter(user=user).values_list("time_zone", flat=True).first()
-    return zone or "", ""
+        if row:
+            return row
+    elif user.role == User.Role.CLINICIAN:
+        zone = ClinicianProfile.objects.filter(user=user).values_list("time_zone", flat=True).first()
+        if zone:
+            return zone, ""
+    return settings.TELEPSYCH_CLINIC_TIME_ZONE, ""
 
 
 def regions_all() -> QuerySet[Region]:

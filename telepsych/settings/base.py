@@ -216,6 +216,8 @@ LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "locale-allauth"]
 USE_I18N = True
 TIME_ZONE = "UTC"
 USE_TZ = True
+# Times are stored in UTC; staff without a profile zone (clinic admins) see the clinic's zone.
+TELEPSYCH_CLINIC_TIME_ZONE = env_str("TELEPSYCH_CLINIC_TIME_ZONE", "Asia/Ho_Chi_Minh")
 
 # --- Static files -------------------------------------------------------------------------------
 STATIC_URL = "/static/"

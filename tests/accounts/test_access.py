@@ -120,3 +120,10 @@ def test_pages_follow_the_patients_language_and_zone_until_they_switch(client, r
     assert 'lang="vi"' in response.content.decode()
     client.post("/i18n/setlang/", {"language": "en", "next": "/"})
     assert 'lang="en"' in client.get("/").content.decode()
+
+
+def test_clinic_admin_sees_times_in_the_clinic_zone(client, admin_user, settings):
+    settings.TELEPSYCH_CLINIC_TIME_ZONE = "America/New_York"
+    client.force_login(admin_user)
+    response = client.get("/")
+    assert response.context["TIME_ZONE"] == "America/New_York"
