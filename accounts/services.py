@@ -149,6 +149,15 @@ def staff_user_create(*, email: str, role: str, details: StaffDetails) -> User:
     return user
 
 
+def clinician_on_call_set(*, clinician: User, on_call: bool) -> ClinicianProfile:
+    """On-call clinicians receive escalated crisis alerts."""
+    profile = ClinicianProfile.objects.get(user=clinician)
+    if profile.on_call != on_call:
+        profile.on_call = on_call
+        profile.save(update_fields=["on_call"])
+    return profile
+
+
 def license_verify(*, license: License, verified_by: User) -> License:
     if not verified_by.is_clinic_admin:
         raise ValidationError(_("Only a clinic administrator can verify a license."))

@@ -60,8 +60,8 @@ def seed(*, people=None, stdout=None) -> None:
 
 def _put_one_clinician_on_call(people) -> None:
     """Dr Tran is on call in the demo, so escalations have somewhere to go."""
-    from accounts.models import ClinicianProfile
+    from accounts.services import clinician_on_call_set
 
     for user in people.clinicians:
         if user.email.startswith("dr.tran@"):
-            ClinicianProfile.objects.filter(user=user, on_call=False).update(on_call=True)
+            clinician_on_call_set(clinician=user, on_call=True)
