@@ -9,6 +9,7 @@ the same client id returns the stored message instead of writing a second one.
 
 import asyncio
 import contextlib
+import functools
 import logging
 import re
 import time
@@ -19,8 +20,7 @@ from functools import partial
 from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.core.cache import cache, caches
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Q, Value
@@ -115,9 +115,19 @@ def thread_read_audit(*, thread: Thread, user: User, ip: str | None = None) -> N
 
 # --- Rate limit ----------------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=4)
+def _rate_redis(url: str, max_connections: int):
+    """One Redis client (and connection pool) per process for the rate limit. Django's cache
+    gives each async context (each socket) its own client and pool, so in daphne every new
+    socket would open a fresh Redis connection on its first message."""
+    import redis
+
+    return redis.Redis.from_url(url, max_connections=max_connections)
+
+
 def _rate_take(*, user_id: int) -> bool:
-    """A sliding-window estimate over two fixed windows in the shared cache (Redis in
-    production, so every daphne process counts together)."""
+    """A sliding-window estimate over two fixed windows, counted in Redis when configured (so
+    every daphne process counts together), else in the local cache."""
     limit = settings.TELEPSYCH_CHAT_RATE_LIMIT
     window = settings.TELEPSYCH_CHAT_RATE_WINDOW_SECONDS
     now = time.time()
@@ -125,23 +135,27 @@ def _rate_take(*, user_id: int) -> bool:
     key = f"chat:rate:{user_id}:{bucket}"
     previous_key = f"chat:rate:{user_id}:{bucket - 1}"
     ttl = window * 2 + 1
-    backend = caches["default"]
-    if isinstance(backend, RedisCache):
+    if settings.REDIS_URL:
+        client = _rate_redis(settings.REDIS_URL, settings.REDIS_MAX_CONNECTIONS)
+        prefixed, prefixed_previous = f"telepsych:{key}", f"telepsych:{previous_key}"
         # One round trip: count, expire, and read the previous window together.
-        pipe = backend._cache.get_client(write=True).pipeline(transaction=False)
-        pipe.incr(backend.make_and_validate_key(key))
-        pipe.expire(backend.make_and_validate_key(key), ttl, nx=True)
-        pipe.get(backend.make_and_validate_key(previous_key))
+        pipe = client.pipeline(transaction=False)
+        pipe.incr(prefixed)
+        pipe.expire(prefixed, ttl, nx=True)
+        pipe.get(prefixed_previous)
         current, _expiry, previous = pipe.execute()
-        previous = int(previous or 0)
-    else:
-        previous = cache.get(previous_key, 0)
-        cache.add(key, 0, timeout=ttl)
-        try:
-            current = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout=ttl)
-            current = 1
+        weight = 1 - (now % window) / window
+        if int(previous or 0) * weight + current > limit:
+            client.decr(prefixed)
+            return False
+        return True
+    previous = cache.get(previous_key, 0)
+    cache.add(key, 0, timeout=ttl)
+    try:
+        current = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=ttl)
+        current = 1
     weight = 1 - (now % window) / window
     if previous * weight + current > limit:
         with contextlib.suppress(ValueError):
