@@ -331,6 +331,8 @@ def start_daphne(tmp: Path, env: dict, name: str) -> tuple[subprocess.Popen, str
 
 
 def stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
     process.terminate()
     try:
         process.wait(timeout=10)
@@ -449,13 +451,16 @@ def main() -> None:
                                 cwd=BASE_DIR)
         processes.append(bare)
         time.sleep(1.0)
-        fast, fast_host = start_daphne(tmp, env, "daphne-fast")
-        processes.append(fast)
-        layer_host = None
-        if not args.no_layer_only:
-            layer, layer_host = start_daphne(
-                tmp, {**env, "TELEPSYCH_SIGNAL_FAST_PATH": "false"}, "daphne-layer")
-            processes.append(layer)
+        layer_env = {**env, "TELEPSYCH_SIGNAL_FAST_PATH": "false"}
+
+        def measure(name: str, server_env: dict, rooms: list[dict], rate: float) -> dict:
+            """A fresh daphne per measurement: no run inherits another's cleanup work."""
+            process, host = start_daphne(tmp, server_env, name)
+            processes.append(process)
+            try:
+                return daphne_load(host, rooms, rate, args.seconds).summary()
+            finally:
+                stop(process)
 
         print(f"== signaling relay: N rooms x 2 peers, {args.total_rate:g} frames/s offered in "
               f"total for {args.seconds:g} s, {len(FRAME % time.perf_counter_ns())}-byte "
@@ -465,14 +470,16 @@ def main() -> None:
             rate = args.total_rate / (2 * n)
             baseline = bare_load(f"127.0.0.1:{bare_port}", n, rate, args.seconds).summary()
             print(f"N={n:5d} bare websockets relay     {fmt(baseline)}", flush=True)
-            measured = daphne_load(fast_host, rooms, rate, args.seconds).summary()
+            measured = measure(f"daphne-fast-{n}", env, rooms, rate)
             print(f"N={n:5d} daphne+redis, fast path  {fmt(measured)}  "
                   f"p99 ratio {measured['p99'] / baseline['p99']:.2f}x", flush=True)
-            if layer_host:
-                layer_summary = daphne_load(layer_host, rooms, rate, args.seconds).summary()
+            if not args.no_layer_only:
+                layer_summary = measure(f"daphne-layer-{n}", layer_env, rooms, rate)
                 print(f"N={n:5d} daphne+redis, layer only {fmt(layer_summary)}  "
                       f"p99 ratio {layer_summary['p99'] / baseline['p99']:.2f}x", flush=True)
         if calls:
+            fast, fast_host = start_daphne(tmp, env, "daphne-browser")
+            processes.append(fast)
             timings = browser_calls(fast_host, data["calls"])
             print(f"== admit to both peers connected, {len(timings)} browser calls: median "
                   f"{statistics.median(timings):.0f} ms (min {min(timings):.0f}, max "
