@@ -49,6 +49,7 @@ FRAME = ('{"type": "ice", "pc": "t%d", "candidate": {"candidate": "' + CANDIDATE
 
 
 VERBOSE = os.environ.get("BENCH_VERBOSE") == "1"
+WARMUP_SECONDS = 1.0  # latencies of frames sent in the first second are not counted (both relays)
 STAMP = re.compile(r'"pc": "t(\d+)"')
 
 
@@ -145,7 +146,7 @@ def no_delay(ws) -> None:
 
 
 async def run_load(urls: list[tuple[str, str]], headers: list[dict], origin: str | None,
-                   rate: float, seconds: float, hello: bool) -> Result:
+                   rate: float, seconds: float, hello: bool, warmup: float = 1.0) -> Result:
     """urls: one (peer A url, peer B url) per room; headers: per peer (A, B alternating)."""
     from websockets.asyncio.client import connect
 
@@ -222,9 +223,10 @@ async def run_load(urls: list[tuple[str, str]], headers: list[dict], origin: str
                 stamp = STAMP.search(message)  # cheaper than json.loads: the client is busy too
                 if stamp:
                     sent_ns = int(stamp.group(1))
-                    result.latencies_ms.append((now - sent_ns) / 1e6)
-                    result.timeline.append((sent_ns, (now - sent_ns) / 1e6))
                     result.received += 1
+                    if sent_ns >= measure_from_ns:  # frames of the warm-up are only counted
+                        result.latencies_ms.append((now - sent_ns) / 1e6)
+                        result.timeline.append((sent_ns, (now - sent_ns) / 1e6))
                 elif '"type": "error"' in message:
                     result.error_frames += 1
         except (TimeoutError, Exception):  # noqa: BLE001 - end of the run or a closed socket
@@ -233,6 +235,7 @@ async def run_load(urls: list[tuple[str, str]], headers: list[dict], origin: str
     live = [(a, b) for a, b in zip(sockets[0::2], sockets[1::2], strict=True)
             if a is not None and b is not None]
     began = loop.time()
+    measure_from_ns = time.perf_counter_ns() + int(warmup * 1e9)
     stop_at = began + seconds + 3.0
     tasks = []
     for a, b in live:
@@ -347,12 +350,14 @@ def daphne_load(host: str, rooms: list[dict], rate: float, seconds: float) -> Re
     for room in rooms:
         headers.append({"Cookie": f"sessionid={room['patient']}"})
         headers.append({"Cookie": f"sessionid={room['clinician']}"})
-    return asyncio.run(run_load(urls, headers, f"http://{host}", rate, seconds, hello=True))
+    return asyncio.run(run_load(urls, headers, f"http://{host}", rate, seconds, hello=True,
+                                warmup=WARMUP_SECONDS))
 
 
 def bare_load(host: str, n: int, rate: float, seconds: float) -> Result:
     urls = [(f"ws://{host}/room/{i}",) * 2 for i in range(n)]
-    return asyncio.run(run_load(urls, [{}] * (2 * n), None, rate, seconds, hello=False))
+    return asyncio.run(run_load(urls, [{}] * (2 * n), None, rate, seconds, hello=False,
+                                warmup=WARMUP_SECONDS))
 
 
 # --- admit to both connected, in real browsers ----------------------------------------------
@@ -463,7 +468,8 @@ def main() -> None:
                 stop(process)
 
         print(f"== signaling relay: N rooms x 2 peers, {args.total_rate:g} frames/s offered in "
-              f"total for {args.seconds:g} s, {len(FRAME % time.perf_counter_ns())}-byte "
+              f"total for {args.seconds:g} s (latency from second {WARMUP_SECONDS:g} on), "
+              f"{len(FRAME % time.perf_counter_ns())}-byte "
               f"frames; Redis {redis_url} (RedisPubSubChannelLayer)", flush=True)
         for n in counts:
             rooms = data["rooms"][:n]
