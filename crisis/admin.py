@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from telepsych.common.admin import ClinicAdminAccess
+from telepsych.common.admin import ClinicAdminAccess, ClinicAdminReadOnly
 
 from .models import CrisisEvent, CrisisResource, CrisisSignal, Notification, RiskRule
 from .services import risk_rules_changed
@@ -73,7 +73,7 @@ class CrisisSignalInline(admin.TabularInline):
 
 
 @admin.register(CrisisEvent)
-class CrisisEventAdmin(ClinicAdminAccess):
+class CrisisEventAdmin(ClinicAdminReadOnly):
     """Events are written by the crisis services; here they are read, not edited."""
 
     list_display = ("pk", "status", "source", "region", "raised_at", "acknowledged_at",
@@ -82,28 +82,10 @@ class CrisisEventAdmin(ClinicAdminAccess):
     readonly_fields = [field.name for field in CrisisEvent._meta.fields]
     inlines = [CrisisSignalInline]
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(Notification)
-class NotificationAdmin(ClinicAdminAccess):
+class NotificationAdmin(ClinicAdminReadOnly):
     list_display = ("pk", "channel", "recipient", "created_at", "attempts", "sent_at", "failed_at",
                     "last_error")
     list_filter = ("channel", "sent_at", "failed_at")
     readonly_fields = [field.name for field in Notification._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -3,20 +3,9 @@ here can change a note, an addendum or an audit event."""
 
 from django.contrib import admin
 
-from telepsych.common.admin import ClinicAdminAccess
+from telepsych.common.admin import ClinicAdminReadOnly as ReadOnlyAdmin
 
 from .models import AuditEvent, BreakGlassGrant, ClinicalNote, PatientFlag, QuestionnaireResponse
-
-
-class ReadOnlyAdmin(ClinicAdminAccess):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(ClinicalNote)

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from telepsych.common.admin import ClinicAdminAccess
+from telepsych.common.admin import ClinicAdminAccess, ClinicAdminReadOnly
 
 from .models import (
     Appointment,
@@ -24,22 +24,14 @@ class AppointmentChangeInline(admin.TabularInline):
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(ClinicAdminAccess):
+class AppointmentAdmin(ClinicAdminReadOnly):
+    """History and the overlap guarantees live in the services: the admin only reads."""
+
     list_display = ["pk", "starts_at", "clinician", "region", "status"]
     list_filter = ["status", "region"]
     date_hierarchy = "starts_at"
     raw_id_fields = ["patient", "clinician", "cancelled_by"]
     inlines = [AppointmentChangeInline]
-
-    # History and the overlap guarantees live in the services: the admin only reads.
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(AvailabilityRule)

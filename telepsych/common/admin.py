@@ -22,3 +22,17 @@ class ClinicAdminAccess(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return self._allowed(request)
+
+
+class ClinicAdminReadOnly(ClinicAdminAccess):
+    """Clinic admins may look, never change: history, audit and events change only through
+    their services."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
