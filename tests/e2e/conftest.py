@@ -138,14 +138,22 @@ def new_context(browser):
 
 
 def sign_in(page, base_url: str, email_address: str, password: str, totp_secret: str | None = None):
-    """Sign in through allauth's pages; staff enter their current TOTP code."""
+    """Sign in through allauth's pages (in any language); staff enter their current TOTP code."""
     from accounts.totp import current_totp_code
 
     page.goto(base_url + "/accounts/login/")
     page.locator("#id_login").fill(email_address)
     page.locator("#id_password").fill(password)
-    page.get_by_role("button", name="Sign In").click()
+    page.locator("form button[type=submit]").first.click()
     if totp_secret:
+        page.wait_for_url("**/accounts/2fa/authenticate/")
         page.locator("input[name=code]").fill(current_totp_code(totp_secret))
-        page.get_by_role("button", name="Sign In").click()
+        page.locator("form button[type=submit]").first.click()
     page.wait_for_url(base_url + "/")
+
+
+def staff_sign_in(page, base_url: str, email_address: str) -> None:
+    """A clinician or clinic admin made by tests.factories (its password and TOTP secret)."""
+    from tests.factories import PASSWORD, TOTP_SECRET
+
+    sign_in(page, base_url, email_address, PASSWORD, totp_secret=TOTP_SECRET)

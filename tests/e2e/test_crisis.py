@@ -13,8 +13,8 @@ import pytest
 
 from crisis.models import CrisisEvent
 from tests.crisis.factories import ensure_default_rules, link_care, make_resource
-from tests.e2e.conftest import sign_in
-from tests.factories import PASSWORD, TOTP_SECRET, make_clinician, make_patient, make_region
+from tests.e2e.conftest import sign_in, staff_sign_in
+from tests.factories import PASSWORD, make_clinician, make_patient, make_region
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -83,20 +83,6 @@ def test_help_for_a_signed_in_patient_shows_their_region_in_their_language(
     assert page.get_by_text("Công an (113)").is_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     shot(page, "help-patient-vi-phone")
-
-
-def staff_sign_in(page, base_url: str, email: str) -> None:
-    """Like conftest.sign_in with a TOTP secret; allauth's 2FA page labels its field "Code"."""
-    from accounts.totp import current_totp_code
-
-    page.goto(base_url + "/accounts/login/")
-    page.locator("#id_login").fill(email)
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("form button[type=submit]").first.click()
-    page.wait_for_url("**/accounts/2fa/authenticate/")
-    page.locator("input[name=code]").fill(current_totp_code(TOTP_SECRET))
-    page.locator("form button[type=submit]").first.click()
-    page.wait_for_url(base_url + "/")
 
 
 def open_clinician_dashboard(new_context, base_url, clinician):

@@ -7,26 +7,12 @@ from pathlib import Path
 import pytest
 
 from records.models import ClinicalNote, QuestionnaireResponse
-from tests.e2e.conftest import sign_in
-from tests.factories import PASSWORD, TOTP_SECRET
+from tests.e2e.conftest import sign_in, staff_sign_in
+from tests.factories import PASSWORD
 from tests.records.factories import Cast
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-
-
-def staff_sign_in(page, base_url: str, email: str) -> None:
-    """conftest.sign_in looks for an "Authenticator code" label; allauth's 2FA page says "Code"."""
-    from accounts.totp import current_totp_code
-
-    page.goto(base_url + "/accounts/login/")
-    page.locator("#id_login").fill(email)
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("form button[type=submit]").first.click()
-    page.wait_for_url("**/accounts/2fa/authenticate/")
-    page.locator("input[name=code]").fill(current_totp_code(TOTP_SECRET))
-    page.locator("form button[type=submit]").first.click()
-    page.wait_for_url(base_url + "/")
 
 
 def test_note_autosaves_then_signing_locks_it(live_daphne, new_context):

@@ -9,8 +9,8 @@ import pytest
 
 from scheduling.models import Appointment
 from sessions.models import SessionEvent, VideoSession
-from tests.e2e.conftest import sign_in, start_daphne, stop_daphne
-from tests.factories import PASSWORD, TOTP_SECRET, make_clinician, make_patient, make_region
+from tests.e2e.conftest import sign_in, staff_sign_in, start_daphne, stop_daphne
+from tests.factories import PASSWORD, make_clinician, make_patient, make_region
 from tests.sessions.factories import make_appointment
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -24,20 +24,6 @@ CONNECTED_AND_DECODING = """async () => {
   const video = document.getElementById("remote-video");
   return frames > 0 && video.videoWidth > 0;
 }"""
-
-
-def staff_sign_in(page, base_url: str, email: str) -> None:
-    """conftest.sign_in with TOTP: allauth's 2FA page labels its field "Code"."""
-    from accounts.totp import current_totp_code
-
-    page.goto(base_url + "/accounts/login/")
-    page.locator("#id_login").fill(email)
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("form button[type=submit]").first.click()
-    page.wait_for_url("**/accounts/2fa/authenticate/")
-    page.locator("input[name=code]").fill(current_totp_code(TOTP_SECRET))
-    page.locator("form button[type=submit]").first.click()
-    page.wait_for_url(base_url + "/")
 
 
 def wait_connected(page, timeout_s: float = 20) -> None:
