@@ -5,24 +5,11 @@ page works as a plain form with JavaScript off."""
 import pytest
 
 from sessions.chat_models import Message
-from tests.e2e.conftest import sign_in
-from tests.factories import PASSWORD, TOTP_SECRET, make_clinician, make_patient, make_region
+from tests.e2e.conftest import sign_in, staff_sign_in
+from tests.factories import PASSWORD, make_clinician, make_patient, make_region
 from tests.sessions.chat_factories import make_thread
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def staff_sign_in(page, base_url: str, email: str) -> None:
-    from accounts.totp import current_totp_code
-
-    page.goto(base_url + "/accounts/login/")
-    page.locator("#id_login").fill(email)
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("form button[type=submit]").first.click()
-    page.wait_for_url("**/accounts/2fa/authenticate/")
-    page.locator("input[name=code]").fill(current_totp_code(TOTP_SECRET))
-    page.locator("form button[type=submit]").first.click()
-    page.wait_for_url(base_url + "/")
 
 
 def people():
