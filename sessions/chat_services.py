@@ -24,7 +24,7 @@ from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Q, Value
-from django.db.models.functions import Least
+from django.db.models.functions import Greatest, Least
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -361,9 +361,9 @@ def unread_emails_send_due(*, now: datetime | None = None) -> int:
         not_recent = Q(**{f"{emailed_at}__isnull": True}) | Q(**{f"{emailed_at}__lte": quiet_since})
         due = (
             Thread.objects.filter(not_recent)
+            # One filter() call: every condition applies to the same message.
             .filter(messages__sender=F(side.sender_field), messages__created_at__lte=cutoff,
-                    messages__seq__gt=F(read))
-            .filter(messages__seq__gt=F(emailed_seq))
+                    messages__seq__gt=Greatest(F(read), F(emailed_seq)))
             .annotate(due_seq=Max("messages__seq"))
             .values_list("pk", "due_seq")
         )

@@ -262,6 +262,23 @@ def test_no_email_when_read_or_for_own_messages(due):
     assert due(now=timezone.now() + timedelta(hours=2)) == 0
 
 
+def test_a_new_message_is_not_emailed_before_ten_minutes_even_after_an_old_one(due):
+    """An old unread message was emailed over an hour ago; a fresh one must still wait."""
+    thread = make_thread()
+    send(thread, thread.clinician, "old")
+    _age(thread, 120)
+    assert due(now=timezone.now() - timedelta(minutes=90)) == 1
+    send(thread, thread.clinician, "fresh")  # two minutes old, the first is two hours old
+    Message.objects.filter(thread=thread, seq=2).update(
+        created_at=timezone.now() - timedelta(minutes=2))
+    assert due() == 0
+    assert len(mail.outbox) == 1
+    Message.objects.filter(thread=thread, seq=2).update(
+        created_at=timezone.now() - timedelta(minutes=11))
+    assert due() == 1
+    assert len(mail.outbox) == 2
+
+
 def test_email_in_the_patients_language(due):
     region = make_region("VN-SG")
     patient = make_patient(region=region)
