@@ -335,3 +335,11 @@ def test_concurrent_senders_get_unique_gapless_sequences():
     rows = list(Message.objects.filter(thread=thread).order_by("seq").values_list("seq", "client_id"))
     assert [seq for seq, _ in rows] == list(range(1, 81))
     assert len({client_id for _, client_id in rows}) == 80
+
+
+def test_beat_runs_the_unread_email_task_every_minute():
+    from sessions.schedules import BEAT_SCHEDULE
+
+    entry = BEAT_SCHEDULE["sessions-chat-unread-emails"]
+    assert (entry["task"], entry["schedule"]) == (chat_unread_emails.name, 60.0)
+    assert chat_unread_emails.name == "sessions.chat_unread_emails"
