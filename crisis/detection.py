@@ -22,6 +22,8 @@ from django.core.cache import cache
 
 CACHE_VERSION_KEY = "crisis:risk-rules-version"
 LOCAL_TTL_SECONDS = 60
+# Edits made in another process are seen within this many seconds.
+VERSION_CHECK_SECONDS = 5
 MAX_TEXT_CHARS = 20_000
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -104,12 +106,21 @@ class _RuleCache:
         self._rules: list | None = None
         self._loaded_at = 0.0
         self._version = None
+        self._version_checked_at = 0.0
 
     def rules(self) -> list:
+        now = time.monotonic()
+        fresh = now - self._loaded_at < LOCAL_TTL_SECONDS
+        if self._rules is not None and fresh:
+            # The shared version key is read at most every few seconds, not on every message:
+            # on the chat hot path each read would be a Redis round trip (often a new connection).
+            if now - self._version_checked_at < VERSION_CHECK_SECONDS:
+                return self._rules
+            version = cache.get(CACHE_VERSION_KEY)
+            self._version_checked_at = now
+            if version == self._version:
+                return self._rules
         version = cache.get(CACHE_VERSION_KEY)
-        fresh = time.monotonic() - self._loaded_at < LOCAL_TTL_SECONDS
-        if self._rules is not None and fresh and version == self._version:
-            return self._rules
         with self._lock:
             from .models import RiskRule
 
@@ -120,6 +131,7 @@ class _RuleCache:
             self._rules = [rule for rule in compiled if rule is not None]
             self._loaded_at = time.monotonic()
             self._version = version
+            self._version_checked_at = time.monotonic()
             return self._rules
 
     def clear(self) -> None:
