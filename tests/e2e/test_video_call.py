@@ -219,3 +219,35 @@ def test_a_patient_without_a_camera_falls_back_to_audio_only(live_daphne, new_co
     session = VideoSession.objects.get(appointment=appointment)
     assert SessionEvent.objects.filter(session=session, user=patient, kind="audio_only").count() == 1
     assert lan.locator("#toggle-audio-only").get_attribute("aria-pressed") == "true"
+
+
+ICE_UFRAGS = """() => {
+  const pc = window.telepsychCall.pc;
+  const ufrag = (sdp) => (sdp || "").match(/a=ice-ufrag:(\\S+)/)?.[1] ?? null;
+  return [ufrag(pc.localDescription?.sdp), ufrag(pc.remoteDescription?.sdp)];
+}"""
+
+
+def test_an_ice_restart_renegotiates_over_signaling_and_the_call_stays_up(
+    live_daphne, new_context
+):
+    patient, clinician, appointment = people()
+    doctor = new_context().new_page()
+    staff_sign_in(doctor, live_daphne.url, clinician.email)
+    lan = new_context().new_page()
+    sign_in(lan, live_daphne.url, patient.email, PASSWORD)
+    patient_confirms_location_and_waits(lan, live_daphne.url, appointment)
+    admit_button(doctor, appointment).click()
+    wait_connected(doctor)
+    wait_connected(lan)
+    patient_local, doctor_sees = lan.evaluate(ICE_UFRAGS)[0], doctor.evaluate(ICE_UFRAGS)[1]
+    assert patient_local and patient_local == doctor_sees
+
+    # The client's own recovery path (used when the connection fails): new ICE credentials are
+    # offered through the signaling socket and both sides apply them.
+    lan.evaluate("() => window.telepsychCall.pc.restartIce()")
+    lan.wait_for_function(f"() => ({ICE_UFRAGS})()[0] !== {patient_local!r}")
+    restarted = lan.evaluate(ICE_UFRAGS)[0]
+    doctor.wait_for_function(f"() => ({ICE_UFRAGS})()[1] === {restarted!r}")
+    wait_connected(lan)
+    wait_connected(doctor)
