@@ -9,7 +9,6 @@ membership itself and closes with 4401 / 4403.
 """
 
 import json
-import time
 from functools import partial
 
 from channels.db import database_sync_to_async
@@ -30,7 +29,7 @@ from .chat_selectors import (
     thread_get_for_user,
 )
 from .chat_services import ChatError
-from .signaling import FrameError
+from .signaling import FrameError, TokenBucket
 
 CLOSE_NOT_SIGNED_IN = 4401
 CLOSE_FORBIDDEN = 4403
@@ -139,26 +138,6 @@ class ChatSocketMixin:
             return
 
 
-class FrameBudget:
-    """Per-socket flood guard (the call socket's limits): `rate` frames a second, bursts of
-    `burst`. The per-person message rate limit is separate (chat_services)."""
-
-    def __init__(self, *, rate: float, burst: int):
-        self.rate = rate
-        self.burst = burst
-        self.tokens = float(burst)
-        self.updated = time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
-
-
 class ThreadConsumer(ChatSocketMixin, AsyncWebsocketConsumer):
     """`/ws/messages/<thread_id>/`: the messaging page's socket, for the thread's two people."""
 
@@ -175,7 +154,7 @@ class ThreadConsumer(ChatSocketMixin, AsyncWebsocketConsumer):
             await self.close(code=denied.code)
             return
         self.allowed = True
-        self.budget = FrameBudget(rate=settings.TELEPSYCH_SIGNAL_RATE_PER_SECOND,
+        self.budget = TokenBucket(rate=settings.TELEPSYCH_SIGNAL_RATE_PER_SECOND,
                                   burst=settings.TELEPSYCH_SIGNAL_BURST)
         self.refused = 0
         await self.chat_attach(thread)

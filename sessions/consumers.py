@@ -6,7 +6,6 @@ staff MFA) itself in `connect`, accepts, and closes at once with 4401 (not signe
 """
 
 import json
-import time
 from collections import defaultdict
 
 from channels.db import database_sync_to_async
@@ -21,7 +20,7 @@ from . import services
 from .chat_consumers import CallChatMixin
 from .chat_frames import register_chat_frames
 from .selectors import SignalingDenied, signaling_participant, video_session_state
-from .signaling import FrameError, parse_frame
+from .signaling import FrameError, TokenBucket, parse_frame
 
 CLOSE_NOT_SIGNED_IN = 4401
 CLOSE_FORBIDDEN = 4403
@@ -39,25 +38,6 @@ def in_thread(func):
     """Database work in the executor's threads, in parallel, rather than Channels' one shared
     thread: a burst of connects (a clinic at 9:00) is then not served one at a time."""
     return database_sync_to_async(func, thread_sensitive=False)
-
-
-class TokenBucket:
-    """`rate` frames a second on average, bursts of up to `burst`."""
-
-    def __init__(self, *, rate: float, burst: int):
-        self.rate = rate
-        self.burst = burst
-        self.tokens = float(burst)
-        self.updated = time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
 
 
 # In-call chat rides this socket: its frames join the dispatch table (handlers: CallChatMixin).

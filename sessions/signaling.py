@@ -10,6 +10,7 @@ consumer's connection logic:
 
 import json
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -153,3 +154,22 @@ register_frame("answer", validate=validate_answer, handler="handle_relay")
 register_frame("ice", validate=validate_ice, handler="handle_relay")
 register_frame("bye", validate=validate_bye, handler="handle_relay")
 register_frame("state", validate=validate_state, handler="handle_state")
+
+
+class TokenBucket:
+    """`rate` frames a second on average, bursts of up to `burst`."""
+
+    def __init__(self, *, rate: float, burst: int):
+        self.rate = rate
+        self.burst = burst
+        self.tokens = float(burst)
+        self.updated = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
