@@ -5,12 +5,13 @@ Entries already translated are kept; filled entries lose their fuzzy flag."""
 
 import json
 import sys
+from pathlib import Path
 
 import polib
 
 
 def main() -> None:
-    mapping = json.loads(open(sys.argv[1], encoding="utf-8").read())
+    mapping = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
     path = sys.argv[2] if len(sys.argv) > 2 else "locale/vi/LC_MESSAGES/django.po"
     po = polib.pofile(path)
     filled = 0
