@@ -21,19 +21,18 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
+
+from bench.support.relay import free_port, no_delay, run_bare_relay, wait_http  # noqa: E402
 
 SECRET_KEY = "bench-chat-secret-key-0123456789abcdef-not-for-production"  # noqa: S105 - throw-away
 ENCRYPTION_KEYS = "bench1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
@@ -41,18 +40,6 @@ BODY = ("Thank you, I took the new dose this morning and slept better. "
         "Câu hỏi: tôi có nên uống thuốc sau bữa ăn không? ") * 2  # ~ 240 characters
 CONNECT_CONCURRENCY = 50
 GRACE_SECONDS = 30  # how long after the run a sent message may still arrive
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def no_delay(ws) -> None:
-    sock = ws.transport.get_extra_info("socket")
-    if sock is not None:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 # --- database and people ---------------------------------------------------------------------
@@ -116,32 +103,6 @@ def seed(count: int) -> list[tuple[int, str, str]]:
 
     return [(t.pk, cookie(p), cookie(c))
             for t, p, c in zip(threads, patients, clinicians, strict=True)]
-
-
-# --- the bare relay (its own process, like daphne) ---------------------------------------------
-
-def run_bare_relay(port: int) -> None:
-    from websockets.asyncio.server import serve
-
-    rooms: dict[str, set] = defaultdict(set)
-
-    async def handler(ws):
-        no_delay(ws)
-        peers = rooms[ws.request.path]
-        peers.add(ws)
-        try:
-            async for message in ws:
-                for peer in list(peers):
-                    if peer is not ws:
-                        await peer.send(message)
-        finally:
-            peers.discard(ws)
-
-    async def main():
-        async with serve(handler, "127.0.0.1", port, max_size=2**16, ping_interval=None):
-            await asyncio.Future()
-
-    asyncio.run(main())
 
 
 # --- load ----------------------------------------------------------------------------------
@@ -259,19 +220,6 @@ async def run_pairs(pairs: list[tuple[str, dict, str, dict]], seconds: float, ch
     await asyncio.gather(*(ws.close() for pair in sockets for ws in pair),
                          return_exceptions=True)
     return result
-
-
-def wait_http(url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"server exited:\n{log.read_text()}")
-        try:
-            urllib.request.urlopen(url, timeout=2)  # noqa: S310 - loopback only
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"server did not start:\n{log.read_text()}")
 
 
 def main() -> None:

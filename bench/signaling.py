@@ -27,19 +27,19 @@ import os
 import random
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
+
+from bench.support.relay import free_port, no_delay, run_bare_relay, wait_http  # noqa: E402
 
 CANDIDATE = ("candidate:842163049 1 udp 1677729535 203.0.113.17 61764 typ srflx raddr "
              "192.168.1.20 rport 61764 generation 0 ufrag Ab3d network-id 1 network-cost 10")
@@ -51,52 +51,6 @@ FRAME = ('{"type": "ice", "pc": "t%d", "candidate": {"candidate": "' + CANDIDATE
 VERBOSE = os.environ.get("BENCH_VERBOSE") == "1"
 WARMUP_SECONDS = 1.0  # latencies of frames sent in the first second are not counted (both relays)
 STAMP = re.compile(r'"pc": "t(\d+)"')
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_http(url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"server exited:\n{log.read_text()}")
-        try:
-            urllib.request.urlopen(url, timeout=2)  # noqa: S310 - loopback only
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"server did not start:\n{log.read_text()}")
-
-
-# --- the bare relay (runs in its own process, like daphne) ----------------------------------
-
-def run_bare_relay(port: int) -> None:
-    from websockets.asyncio.server import serve
-
-    rooms: dict[str, set] = defaultdict(set)
-
-    async def handler(ws):
-        sock = ws.transport.get_extra_info("socket")
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        peers = rooms[ws.request.path]
-        peers.add(ws)
-        try:
-            async for message in ws:
-                for peer in peers:
-                    if peer is not ws:
-                        await peer.send(message)
-        finally:
-            peers.discard(ws)
-
-    async def main():
-        async with serve(handler, "127.0.0.1", port, max_size=2**16, ping_interval=None):
-            await asyncio.Future()
-
-    asyncio.run(main())
 
 
 # --- load -----------------------------------------------------------------------------------
@@ -136,13 +90,6 @@ class Result:
                 "handshake_errors": self.handshake_errors, "error_frames": self.error_frames,
                 "lost": lost, "sent": self.sent, "reasons": dict(self.reasons),
                 "timeline": self.per_second()}
-
-
-def no_delay(ws) -> None:
-    """Small frames must not wait for Nagle's algorithm (40 ms with delayed ACKs)."""
-    sock = ws.transport.get_extra_info("socket")
-    if sock is not None:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 async def run_load(urls: list[tuple[str, str]], headers: list[dict], origin: str | None,
